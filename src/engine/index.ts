@@ -70,6 +70,9 @@ async function initialiseBackend(name: string, options: EngineOptions): Promise<
     for (const l of process.listeners('unhandledRejection')) if (!before.rejection.includes(l)) process.off('unhandledRejection', l);
   }
   if (!ok) throw new Error(`backend '${name}' failed to initialise`);
+  // The cpu backend greets Node users with a banner recommending tfjs-node, which cannot be
+  // installed here (docs/engine.md); it is our reference backend, so silence the banner.
+  if (name === 'cpu') (tf.findBackend('cpu') as unknown as { firstUse?: boolean }).firstUse = false;
   if (name === 'wasm') installWasmTrainingKernels();
 }
 
