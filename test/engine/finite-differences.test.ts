@@ -121,10 +121,10 @@ describe('gradients vs central finite differences', () => {
 
   test('the check itself fails on a wrong gradient', () => {
     // A custom op whose declared gradient is off by a factor of 2 must be caught.
-    const wrong = tf.customGrad((x: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+    const wrong = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
       save([x]);
       return { value: tf.square(x), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, saved[0]!) };
-    });
+    }) as unknown as Parameters<typeof tf.customGrad>[0]);
     const err = finiteDifferenceError((x, p) => tf.mul(wrong(x) as tf.Tensor, p), [5], [5], 1e-2, false);
     assert.ok(err > 0.1, `a wrong gradient went unnoticed (error ${err})`);
   });

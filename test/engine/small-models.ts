@@ -25,12 +25,12 @@ export function smallConvAutoencoder(seed: number): SmallModel {
   const w4 = weight(rng, [3, 3, 3, 8], 72, 'dec2');
   const loss = ([x]: tf.Tensor[]) => tf.tidy(() => {
     const b = x!.shape[0]!;
-    let h = tf.relu(tf.conv2d(x as tf.Tensor4D, w1, 2, 'same'));
-    h = tf.relu(tf.conv2d(h, w2, 2, 'same'));
+    let h = tf.relu(tf.conv2d(x as tf.Tensor4D, w1 as tf.Tensor4D, 2, 'same'));
+    h = tf.relu(tf.conv2d(h, w2 as tf.Tensor4D, 2, 'same'));
     const code = tf.matMul(tf.reshape(h, [b, 256]), wd);
     let d = tf.reshape(tf.relu(tf.matMul(code, wu)), [b, 4, 4, 16]) as tf.Tensor4D;
-    d = tf.relu(tf.conv2dTranspose(d, w3, [b, 8, 8, 8], 2, 'same'));
-    const out = tf.sigmoid(tf.conv2dTranspose(d, w4, [b, 16, 16, 3], 2, 'same'));
+    d = tf.relu(tf.conv2dTranspose(d, w3 as tf.Tensor4D, [b, 8, 8, 8], 2, 'same'));
+    const out = tf.sigmoid(tf.conv2dTranspose(d, w4 as tf.Tensor4D, [b, 16, 16, 3], 2, 'same'));
     return tf.mean(tf.squaredDifference(out, x!)) as tf.Scalar;
   });
   return { variables: [w1, w2, wd, wu, w3, w4], loss };
