@@ -1,0 +1,398 @@
+/**
+ * `npm run bench`: times (a) a conv-AE train step, (b) a conditional affine-coupling flow train
+ * step and (c) that flow's inverse on the tfjs engine, interleaved round by round with the same
+ * three in PyTorch (bench/torch_bench.py, Debian's python3-torch) so that both see the same
+ * machine load. Writes docs/benchmarks.md; progress goes to stderr, and the last stdout line is
+ * one JSON object with the medians and the tfjs/torch ratios.
+ *
+ * Options: --rounds N (3)  --steps N (12)  --warmup N (3)  --quick (1 round, 3 steps)
+ *          --no-torch  --only a,b,c  --backend NAME (default: INNTROSPECT_BACKEND, else wasm)
+ *          --no-profile  --out PATH (docs/benchmarks.md)  --python PATH (/usr/bin/python3)
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
+import { initEngine, tf } from '../src/engine/index.ts';
+import { buildConvAE, buildFlowInverse, buildFlowTrain, flowRoundTripError, type Workload } from './models.ts';
+import {
+  BENCH_KEYS, BENCH_TITLES, median, ratioOf, summarise, writeReport,
+  type BenchKey, type KernelProfile, type Machine, type ReportData, type Series, type Summary, type TorchInfo,
+} from './report.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = join(here, '..');
+
+const BUILDERS: Record<BenchKey, () => Workload> = { a: buildConvAE, b: buildFlowTrain, c: buildFlowInverse };
+
+function log(msg: string): void {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+interface Options {
+  rounds: number;
+  steps: number;
+  warmup: number;
+  quick: boolean;
+  torch: boolean;
+  profile: boolean;
+  keys: BenchKey[];
+  backend: string | undefined;
+  out: string;
+  python: string;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      rounds: { type: 'string' },
+      steps: { type: 'string' },
+      warmup: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      'no-torch': { type: 'boolean', default: false },
+      'no-profile': { type: 'boolean', default: false },
+      only: { type: 'string', default: 'a,b,c' },
+      backend: { type: 'string' },
+      out: { type: 'string', default: join(repoRoot, 'docs', 'benchmarks.md') },
+      python: { type: 'string', default: '/usr/bin/python3' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const int = (name: string, raw: string | undefined, fallback: number, min: number): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got '${raw}'`);
+    return n;
+  };
+  const quick = values.quick ?? false;
+  const keys = (values.only ?? 'a,b,c').split(',').map((k) => k.trim()).filter((k) => k !== '');
+  for (const k of keys) if (!BENCH_KEYS.includes(k as BenchKey)) throw new Error(`--only: unknown benchmark '${k}' (use a, b, c)`);
+  if (keys.length === 0) throw new Error('--only: no benchmark selected');
+  return {
+    rounds: int('rounds', values.rounds, quick ? 1 : 3, 1),
+    steps: int('steps', values.steps, quick ? 3 : 12, 1),
+    warmup: int('warmup', values.warmup, quick ? 2 : 3, 1),
+    quick,
+    torch: !values['no-torch'],
+    profile: !values['no-profile'],
+    // Keep the canonical a, b, c order whatever order was asked for.
+    keys: BENCH_KEYS.filter((k) => keys.includes(k)),
+    backend: values.backend,
+    out: values.out!,
+    python: values.python!,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// tfjs side
+
+/** Warm-up then timed steps of one workload; throws if tensors accumulate between steps. */
+async function timeTfjs(key: BenchKey, opts: Options): Promise<{ times: number[]; params: number }> {
+  const tensorsBefore = tf.memory().numTensors;
+  const work = BUILDERS[key]();
+  try {
+    for (let i = 0; i < opts.warmup; i++) await work.step();
+    // Adam creates its moment variables on the first step; from here on the count must not move.
+    const flat = tf.memory().numTensors;
+    const times: number[] = [];
+    for (let i = 0; i < opts.steps; i++) {
+      const t0 = performance.now();
+      const value = await work.step();
+      times.push(performance.now() - t0);
+      const now = tf.memory().numTensors;
+      if (now !== flat) {
+        throw new Error(`tensor leak in ${BENCH_TITLES[key]}: ${flat} tensors after warm-up, ${now} after timed step ${i + 1}`);
+      }
+      if (!Number.isFinite(value)) throw new Error(`${BENCH_TITLES[key]} produced a non-finite value (${value}) at step ${i + 1}`);
+    }
+    return { times, params: work.params };
+  } finally {
+    work.dispose();
+    const after = tf.memory().numTensors;
+    if (after !== tensorsBefore) {
+      // Reported after the finally so that an earlier error is not masked.
+      process.exitCode = 1;
+      log(`ERROR: ${BENCH_TITLES[key]} left ${after - tensorsBefore} tensors behind after dispose()`);
+    }
+  }
+}
+
+async function profileTfjs(key: BenchKey, backend: string): Promise<KernelProfile> {
+  const work = BUILDERS[key]();
+  try {
+    for (let i = 0; i < 2; i++) await work.step();
+    const t0 = performance.now();
+    const info = await tf.profile(() => work.step());
+    const wallMs = performance.now() - t0;
+    const byName = new Map<string, { calls: number; ms: number; shapes: Map<string, { calls: number; ms: number }> }>();
+    let kernelMs = 0;
+    for (const k of info.kernels) {
+      // Ops built with tf.customGrad (fused matMul/conv2d) are recorded as a pseudo-kernel named
+      // after the op ('fusedMatMul__op') that wraps the real kernels it runs: counting both would
+      // count that time twice, so only kernels registered on the backend are kept.
+      if (!tf.getKernel(k.name, backend)) continue;
+      // tfjs 4.x resolves kernelTimeMs inside profile(), but the type still allows a promise or
+      // an {error} object (backends without a timer): accept all three.
+      const t = await k.kernelTimeMs;
+      const timeMs = typeof t === 'number' ? t : NaN;
+      const row = byName.get(k.name) ?? { calls: 0, ms: 0, shapes: new Map() };
+      const ms = Number.isFinite(timeMs) ? timeMs : 0;
+      row.calls += 1;
+      row.ms += ms;
+      byName.set(k.name, row);
+      // Which call sites dominate a heavy kernel (say conv-transpose forward vs conv backward).
+      const sig = `${k.inputShapes.filter((s) => s != null).map((s) => `[${s.join('×')}]`).join(' ')} → ${k.outputShapes.map((s) => `[${s.join('×')}]`).join(' ')}`;
+      const bySig = row.shapes.get(sig) ?? { calls: 0, ms: 0 };
+      bySig.calls += 1;
+      bySig.ms += ms;
+      row.shapes.set(sig, bySig);
+      if (Number.isFinite(timeMs)) kernelMs += timeMs;
+    }
+    const rows = [...byName.entries()]
+      .map(([name, r]) => ({
+        name,
+        calls: r.calls,
+        ms: r.ms,
+        shapes: [...r.shapes.entries()].map(([shapes, v]) => ({ shapes, ...v })).sort((p, q) => q.ms - p.ms),
+      }))
+      .sort((p, q) => q.ms - p.ms);
+    return { key, backend, wallMs, kernelMs, kernelCount: rows.reduce((n, r) => n + r.calls, 0), rows };
+  } finally {
+    work.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PyTorch side (child process)
+
+interface TorchRun {
+  results: Partial<Record<BenchKey, number[]>>;
+  params: Partial<Record<BenchKey, number>>;
+}
+
+function runPython(opts: Options, args: string[], timeoutMs: number): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      opts.python,
+      [join(here, 'torch_bench.py'), ...args],
+      // Two OpenMP threads for torch and a single-threaded OpenBLAS: both at 2 oversubscribe 2 cores.
+      { env: { ...process.env, OPENBLAS_NUM_THREADS: '1' }, timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (error, stdout) => {
+        if (error) return reject(error);
+        const line = stdout.trim().split('\n').pop() ?? '';
+        try {
+          resolve(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          reject(new Error(`torch_bench.py printed no JSON line: ${JSON.stringify(stdout.slice(-300))}`));
+        }
+      },
+    );
+    child.stderr?.pipe(process.stderr);
+  });
+}
+
+function dpkgVersion(pkg: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile('dpkg-query', ['-W', '-f=${Status}|${Version}', pkg], (error, stdout) => {
+      if (error) return resolve(null);
+      const [status, version] = stdout.split('|');
+      resolve(status?.includes('installed') && !status.includes('not-installed') ? (version ?? null) : null);
+    });
+  });
+}
+
+async function probeTorch(opts: Options): Promise<{ info: TorchInfo | null; why: string | null; roundTrip: number | null }> {
+  if (!opts.torch) return { info: null, why: 'disabled with --no-torch.', roundTrip: null };
+  if (!existsSync(opts.python)) return { info: null, why: `${opts.python} not found.`, roundTrip: null };
+  let probe: Record<string, unknown>;
+  try {
+    probe = await runPython(opts, ['--probe'], 120_000);
+  } catch (error) {
+    return { info: null, why: `PyTorch not usable with ${opts.python} (${firstLine(error)}); install Debian's python3-torch.`, roundTrip: null };
+  }
+  const blas = probe['blas'] as { kind: string; libs: string[]; gemm512_gflops: number };
+  const info: TorchInfo = {
+    torch: String(probe['torch']),
+    debPackage: await dpkgVersion('python3-torch'),
+    python: String(probe['python']),
+    threads: Number(probe['threads']),
+    openblasNumThreads: (probe['openblas_num_threads'] as string | null) ?? null,
+    blasKind: blas.kind,
+    blasLibs: blas.libs,
+    gemmGflops: blas.gemm512_gflops,
+    openblasPackage: await dpkgVersion('libopenblas0-pthread'),
+  };
+  return { info, why: null, roundTrip: Number(probe['flow_round_trip_error']) };
+}
+
+async function runTorchRound(opts: Options): Promise<TorchRun> {
+  const out = await runPython(
+    opts,
+    ['--only', opts.keys.join(','), '--steps', String(opts.steps), '--warmup', String(opts.warmup), '--threads', '2'],
+    30 * 60_000,
+  );
+  return {
+    results: out['results'] as TorchRun['results'],
+    params: out['params'] as TorchRun['params'],
+  };
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 200);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function machineInfo(backend: string, simd: boolean | null, threads: number): Machine {
+  let cpu = cpus()[0]?.model ?? 'unknown';
+  let flags = '';
+  try {
+    const text = readFileSync('/proc/cpuinfo', 'utf8');
+    cpu = /^model name\s*:\s*(.+)$/m.exec(text)?.[1]?.trim() ?? cpu;
+    flags = /^flags\s*:\s*(.+)$/m.exec(text)?.[1] ?? '';
+  } catch { /* not Linux: keep os.cpus() */ }
+  const has = (f: string): boolean => flags.split(/\s+/).includes(f);
+  const simdFlags = flags
+    ? ['avx2', 'fma', 'avx512f'].map((f) => `${f.toUpperCase()} ${has(f) ? 'yes' : 'no'}`).join(', ')
+    : 'flags unknown';
+  let os = process.platform as string;
+  try {
+    os = /^PRETTY_NAME="?([^"\n]+)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? os;
+  } catch { /* keep platform */ }
+  return {
+    cpu, cores: cpus().length, simdFlags, memGiB: totalmem() / 2 ** 30, os,
+    node: process.version, tfjs: tf.version_core, tfjsWasm: version_wasm,
+    backend, wasmSimd: simd, wasmThreads: threads,
+    loadBefore: loadString(), loadAfter: '',
+  };
+}
+
+function loadString(): string {
+  return loadavg().map((x) => x.toFixed(2)).join(' / ');
+}
+
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2));
+  const engine = await initEngine(opts.backend ? { backend: opts.backend } : {});
+  const machine = machineInfo(engine.backend, engine.simd, engine.threads);
+  log(`backend ${engine.backend} (tfjs ${engine.tfjsVersion}), ${machine.cores} cores, load ${machine.loadBefore}; ` +
+    `${opts.rounds} round(s) × ${opts.steps} steps (+${opts.warmup} warm-up) of ${opts.keys.join(',')}`);
+
+  const warnings: string[] = [];
+  const tfjsRoundTrip = await flowRoundTripError();
+  if (!(tfjsRoundTrip < 1e-3)) throw new Error(`flow inverse does not undo forward on tfjs (max error ${tfjsRoundTrip})`);
+
+  const probe = await probeTorch(opts);
+  let torchMissing = probe.why;
+  if (probe.info) {
+    const t = probe.info;
+    log(`torch ${t.torch}${t.debPackage ? ` (deb ${t.debPackage})` : ''}, ${t.threads} threads, BLAS ${t.blasKind} (${t.gemmGflops} GFLOP/s sgemm 512)`);
+    if (t.blasKind !== 'openblas') {
+      const w = `torch is using ${t.blasKind} BLAS, not OpenBLAS (libopenblas0-pthread ${t.openblasPackage ?? 'not installed'}): torch numbers are far too slow and the ratios are not meaningful.`;
+      warnings.push(w);
+      log(`WARNING: ${w}`);
+    }
+  } else {
+    log(`no PyTorch comparison: ${torchMissing}`);
+  }
+
+  const tfjsSeries: Partial<Record<BenchKey, Series>> = {};
+  const torchSeries: Partial<Record<BenchKey, Series>> = {};
+  const params: ReportData['params'] = {};
+  let torchOk = probe.info !== null;
+
+  for (let round = 1; round <= opts.rounds; round++) {
+    for (const key of opts.keys) {
+      const { times, params: n } = await timeTfjs(key, opts);
+      (tfjsSeries[key] ??= { rounds: [] }).rounds.push(times);
+      params[key] = { tfjs: n, torch: params[key]?.torch ?? null };
+      log(`round ${round}/${opts.rounds} tfjs ${BENCH_TITLES[key]}: median ${median(times).toFixed(1)} ms (min ${Math.min(...times).toFixed(1)})`);
+    }
+    if (!torchOk) continue;
+    try {
+      const run = await runTorchRound(opts);
+      for (const key of opts.keys) {
+        const times = run.results[key];
+        if (!times) throw new Error(`no result for ${key}`);
+        (torchSeries[key] ??= { rounds: [] }).rounds.push(times);
+        params[key] = { tfjs: params[key]!.tfjs, torch: run.params[key] ?? null };
+        log(`round ${round}/${opts.rounds} torch ${BENCH_TITLES[key]}: median ${median(times).toFixed(1)} ms`);
+      }
+    } catch (error) {
+      torchOk = false;
+      torchMissing = `the PyTorch child failed in round ${round} (${firstLine(error)}).`;
+      log(`ERROR: ${torchMissing}`);
+      for (const key of opts.keys) delete torchSeries[key];
+    }
+  }
+
+  for (const key of opts.keys) {
+    const p = params[key];
+    if (p && p.torch !== null && p.torch !== p.tfjs) {
+      warnings.push(`${BENCH_TITLES[key]}: parameter counts differ (tfjs ${p.tfjs}, torch ${p.torch}) — the two models are not identical.`);
+    }
+  }
+
+  const profiles: KernelProfile[] = [];
+  if (opts.profile) {
+    for (const key of opts.keys) {
+      log(`profiling one ${BENCH_TITLES[key]} on ${engine.backend}`);
+      profiles.push(await profileTfjs(key, engine.backend));
+    }
+  }
+  machine.loadAfter = loadString();
+
+  const tfjs: Partial<Record<BenchKey, Summary>> = {};
+  const torchResults: Partial<Record<BenchKey, Summary>> = {};
+  for (const key of opts.keys) {
+    const t = summarise(tfjsSeries[key]);
+    if (t) tfjs[key] = t;
+    const p = summarise(torchSeries[key]);
+    if (p) torchResults[key] = p;
+  }
+  const data: ReportData = {
+    date: new Date().toISOString(),
+    command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+    quick: opts.quick,
+    rounds: opts.rounds,
+    steps: opts.steps,
+    warmup: opts.warmup,
+    keys: opts.keys,
+    machine,
+    torch: torchOk ? probe.info : null,
+    torchMissing: torchOk ? null : torchMissing,
+    tfjs,
+    torchResults,
+    params,
+    roundTrip: { tfjs: tfjsRoundTrip, torch: probe.roundTrip },
+    profiles,
+    warnings,
+  };
+  writeReport(opts.out, data);
+  log(`wrote ${relative(process.cwd(), opts.out) || opts.out}`);
+
+  const med = (s: Partial<Record<BenchKey, Summary>>, k: BenchKey): number | null => (s[k] ? round1(s[k]!.median) : null);
+  const ratio = (k: BenchKey): number | null => { const r = ratioOf(data, k); return r === null ? null : round2(r); };
+  const haveTorch = Object.keys(torchResults).length > 0;
+  const summary = {
+    ae_step_ms: med(tfjs, 'a'),
+    flow_step_ms: med(tfjs, 'b'),
+    inverse_ms: med(tfjs, 'c'),
+    torch: haveTorch ? { ae_step_ms: med(torchResults, 'a'), flow_step_ms: med(torchResults, 'b'), inverse_ms: med(torchResults, 'c') } : null,
+    ratio: haveTorch ? { ae: ratio('a'), flow: ratio('b'), inverse: ratio('c') } : null,
+  };
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`[bench] FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
