@@ -5,7 +5,8 @@
  * `cpu` (pure JavaScript; the reference every kernel is checked against), and any other backend
  * registered with tfjs (webgl, webgpu, or a native one added later) by name. The name comes
  * from the `backend` option, else from the INNTROSPECT_BACKEND environment variable (Node),
- * else `wasm`.
+ * else `wasm`. In Node, `torch` is the native libtorch backend (src/engine/torch/), available
+ * once `npm run build:native` has built its addon.
  */
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core alone registers neither gradients nor chained ops; the umbrella package does both
@@ -35,13 +36,29 @@ export interface EngineInfo {
   runtime: 'node' | 'browser';
   /** wasm only: whether the SIMD build runs. */
   simd: boolean | null;
-  /** Threads the backend computes with (wasm in Node: 1, see docs/engine.md). */
+  /** Threads the backend computes with (wasm in Node: 1, see docs/engine.md; torch: libtorch's intra-op threads). */
   threads: number;
+  /** torch only: OpenBLAS's threads (1: libtorch's pool owns the cores); null elsewhere. */
+  blasThreads: number | null;
   /** Kernels inntrospect installed on this backend. */
   ownKernels: string[];
 }
 
 const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
+
+/**
+ * The native torch backend's registration module, Node only. The specifier is a variable so
+ * that browser bundlers do not follow it: a browser bundle must never reach the addon.
+ */
+type TorchModule = typeof import('./torch/register.ts');
+const TORCH_MODULE = './torch/register.ts';
+const torchModule: TorchModule | null = isNode ? ((await import(TORCH_MODULE)) as TorchModule) : null;
+
+/** Registers `torch` with tfjs, or throws an Error that says how to get it. */
+function registerTorch(): void {
+  if (!torchModule) throw new Error("the 'torch' backend runs only in Node (it is a native libtorch addon)");
+  torchModule.registerTorchBackend();
+}
 
 export function requestedBackendName(options: EngineOptions = {}): string {
   if (options.backend) return options.backend;
@@ -52,7 +69,10 @@ export function requestedBackendName(options: EngineOptions = {}): string {
 /** Backends that can be selected in this process. */
 export function availableBackends(): string[] {
   const registry = tf.engine().registryFactory as Record<string, unknown>;
-  return Object.keys(registry).sort();
+  const names = new Set(Object.keys(registry));
+  // Loads the addon on first use to find out (not at import: wasm-only runs never load libtorch).
+  if (torchModule?.torchAvailable()) names.add('torch');
+  return [...names].sort();
 }
 
 const initialised = new Map<string, Promise<void>>();
@@ -86,7 +106,8 @@ async function initialiseBackend(name: string, options: EngineOptions): Promise<
  */
 export async function initEngine(options: EngineOptions = {}): Promise<EngineInfo> {
   const name = requestedBackendName(options);
-  if (!availableBackends().includes(name)) {
+  if (name === 'torch') registerTorch();
+  if (!(name in tf.engine().registryFactory)) {
     throw new Error(
       `unknown backend '${name}' (from ${options.backend ? 'the backend option' : 'INNTROSPECT_BACKEND'}); ` +
       `available: ${availableBackends().join(', ')}`,
@@ -106,14 +127,18 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
 export function engineInfo(): EngineInfo {
   const backend = tf.getBackend();
   const isWasm = backend === 'wasm';
+  const native = backend === 'torch'
+    ? (tf.backend() as unknown as { threads(): { intraOp: number; blas: number | null } }).threads()
+    : null;
   return {
     backend,
     tfjsVersion: tf.version_core,
     runtime: isNode ? 'node' : 'browser',
     simd: isWasm ? tf.env().getBool('WASM_HAS_SIMD_SUPPORT') : null,
-    threads: isWasm && tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')
+    threads: native ? native.intraOp : isWasm && tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')
       ? (globalThis.navigator?.hardwareConcurrency ?? 1)
       : 1,
+    blasThreads: native ? native.blas : null,
     ownKernels: isWasm ? installWasmTrainingKernels() : [],
   };
 }

@@ -52,3 +52,11 @@ test('the CLI rejects an unknown backend with a clear message and a non-zero exi
   assert.match(result.stderr, /unknown backend 'nope'.*available: .*wasm/);
   assert.ok(!result.stderr.includes('    at '), 'no stack trace for a user error');
 });
+
+test('gather with an out-of-range index is an error naming the index, not garbage', async () => {
+  await initEngine({ backend: 'wasm' });
+  const x = tf.tensor2d([[1, 2], [3, 4]]);
+  const bad = tf.tensor1d([0, 5], 'int32');
+  assert.throws(() => tf.gather(x, bad, 0), /index 5 .*not in \[0, 1\]/);
+  tf.dispose([x, bad]);
+});

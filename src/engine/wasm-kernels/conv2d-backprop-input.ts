@@ -1,9 +1,13 @@
 /**
  * Conv2DBackpropInput (conv2d's input gradient and the forward pass of conv2dTranspose). The
- * stock wasm kernel is a naive loop (1–2 GFLOP/s). The same result is a stride-1 convolution of
- * the stride-dilated dy with the spatially flipped, in/out-swapped filter, which XNNPACK runs
- * at full speed; the zeros of the dilation cost (stride²−1)/stride² of its FLOPs, still far
- * less time than the naive loop.
+ * stock wasm kernel is a naive loop (1–2 GFLOP/s).
+ *
+ * Sub-pixel decomposition: the output rows i with (i + padTop) ≡ r (mod stride) only ever meet
+ * the filter rows kh ≡ r, so for each of the stride² output phases the result is a stride-1
+ * convolution of dy with a strided, flipped sub-filter, which XNNPACK runs at full speed:
+ *   dx[q·s + r − padTop] = Σ_u dy[q − (T_r − 1) + u] · W[r + s·(T_r − 1 − u)],  T_r = ⌈(KH − r)/s⌉.
+ * Unlike convolving a zero-dilated dy, no multiply is spent on inserted zeros (4× fewer FLOPs at
+ * stride 2). The phases are interleaved back with Pack + Reshape and cropped to the input size.
  */
 import { backend_util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
 import { KernelScope, type WasmBackendLike } from './kernel-scope.ts';
@@ -40,6 +44,88 @@ export function padForInputGradient(
   ]);
 }
 
+interface AxisPhase {
+  /** Filter taps that reach this phase. */
+  taps: number;
+  /** First index of the sub-filter in the flipped filter. */
+  start: number;
+}
+
+function axisPhases(kernel: number, stride: number): AxisPhase[] {
+  return Array.from({ length: stride }, (_, r) => {
+    const taps = Math.max(0, Math.ceil((kernel - r) / stride));
+    return { taps, start: kernel - 1 - r - stride * (taps - 1) };
+  });
+}
+
+/**
+ * filter[start + stride·u, startW + strideW·v, :, :] for the phase's taps. Each tap is one
+ * contiguous [Co, Ci] block, so this is a handful of block copies (the stock StridedSlice took
+ * ~19 ms on a 3×3×256×128 filter).
+ */
+function spatialSubFilter(
+  scope: KernelScope, filter: TensorInfo, rows: AxisPhase, cols: AxisPhase, sh: number, sw: number,
+): TensorInfo {
+  const [, kw, co, ci] = filter.shape as [number, number, number, number];
+  const block = co * ci;
+  const out = scope.allocate([rows.taps, cols.taps, co, ci], 'float32');
+  const target = scope.backend.typedArrayFromHeap(out);
+  const source = scope.backend.typedArrayFromHeap(filter);
+  for (let u = 0; u < rows.taps; u++) {
+    for (let v = 0; v < cols.taps; v++) {
+      const from = ((rows.start + sh * u) * kw + (cols.start + sw * v)) * block;
+      target.set(source.subarray(from, from + block), (u * cols.taps + v) * block);
+    }
+  }
+  return out;
+}
+
+/** dx for a conv with the given geometry; `flipped` is the filter reversed in space, [KH, KW, Co, Ci]. */
+export function inputGradientByPhases(
+  scope: KernelScope, dy: TensorInfo, flipped: TensorInfo, info: backend_util.Conv2DInfo,
+  inputShape: [number, number, number, number],
+): TensorInfo {
+  const [batch, height, width, inChannels] = inputShape;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  const { top, left } = info.padInfo;
+  const [, outHeight, outWidth, outChannels] = dy.shape as [number, number, number, number];
+  const rowsPerPhase = Math.ceil((top + height) / sh);
+  const colsPerPhase = Math.ceil((left + width) / sw);
+  const rowPhases = axisPhases(kh, sh);
+  const colPhases = axisPhases(kw, sw);
+  const phaseRows: TensorInfo[] = [];
+  for (const rowPhase of rowPhases) {
+    const phaseCols: TensorInfo[] = [];
+    for (const colPhase of colPhases) {
+      if (rowPhase.taps === 0 || colPhase.taps === 0) {
+        phaseCols.push(scope.run('Fill', {}, { shape: [batch, rowsPerPhase, colsPerPhase, inChannels], value: 0, dtype: 'float32' }));
+        continue;
+      }
+      const subFilter = sh === 1 && sw === 1
+        ? flipped
+        : spatialSubFilter(scope, flipped, rowPhase, colPhase, sh, sw);
+      const padded = scope.padOrCrop(dy, [
+        [0, 0],
+        [rowPhase.taps - 1, rowsPerPhase - outHeight],
+        [colPhase.taps - 1, colsPerPhase - outWidth],
+        [0, 0],
+      ]);
+      phaseCols.push(scope.run('Conv2D', { x: padded, filter: subFilter }, {
+        strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined as never,
+      }));
+    }
+    // Interleave the column phases: [b, Q, Qw, sw, c] → [b, Q, Qw·sw, c].
+    phaseRows.push(sw === 1
+      ? phaseCols[0]!
+      : scope.reshape(scope.run('Pack', phaseCols as never, { axis: 3 }), [batch, rowsPerPhase, colsPerPhase * sw, inChannels]));
+  }
+  const interleaved = sh === 1
+    ? phaseRows[0]!
+    : scope.reshape(scope.run('Pack', phaseRows as never, { axis: 2 }), [batch, rowsPerPhase * sh, colsPerPhase * sw, inChannels]);
+  const [, fullHeight, fullWidth] = interleaved.shape as [number, number, number, number];
+  return scope.padOrCrop(interleaved, [[0, 0], [-top, height + top - fullHeight], [-left, width + left - fullWidth], [0, 0]]);
+}
+
 export const conv2DBackpropInputConfig: KernelConfig = {
   kernelName: 'Conv2DBackpropInput',
   backendName: 'wasm',
@@ -58,13 +144,7 @@ export const conv2DBackpropInputConfig: KernelConfig = {
       inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode,
     );
     const scope = new KernelScope(backend as unknown as WasmBackendLike);
-    const dilated = dilateSpatially(scope, dy, info.strideHeight, info.strideWidth);
-    const padded = padForInputGradient(scope, dilated, info, inputShape[1], inputShape[2]);
-    const flipped = scope.run('Reverse', { x: filter }, { dims: [0, 1] });
-    const swapped = scope.transpose(flipped, [0, 1, 3, 2]);
-    const out = scope.run('Conv2D', { x: padded, filter: swapped }, {
-      strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined as never,
-    });
-    return scope.finish(out);
+    const flipped = scope.transpose(scope.run('Reverse', { x: filter }, { dims: [0, 1] }), [0, 1, 3, 2]);
+    return scope.finish(inputGradientByPhases(scope, dy, flipped, info, inputShape));
   },
 };

@@ -17,6 +17,10 @@ import {
 export interface WasmBackendLike {
   disposeData(dataId: object, force?: boolean): boolean;
   incRef(dataId: object): void;
+  /** Allocates an output on the wasm heap (BackendWasm internals, stable in the pinned 4.22.0). */
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  /** A typed-array view of a tensor's data on the wasm heap (valid until the heap grows). */
+  typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
 const stockKernels = new Map<string, KernelFunc>();
@@ -31,7 +35,7 @@ export function rememberStockKernel(kernelName: string): void {
   if (config) stockKernels.set(kernelName, config.kernelFunc);
 }
 
-function stockKernel(kernelName: string): KernelFunc {
+export function stockKernel(kernelName: string): KernelFunc {
   const remembered = stockKernels.get(kernelName);
   if (remembered) return remembered;
   const config = getKernel(kernelName, 'wasm') as KernelConfig | undefined;
@@ -48,6 +52,13 @@ export class KernelScope {
   run(kernelName: string, inputs: NamedTensorInfoMap, attrs: NamedAttrMap = {}): TensorInfo {
     const out = stockKernel(kernelName)({ inputs, backend: this.backend as never, attrs });
     if (Array.isArray(out)) throw new Error(`KernelScope.run: ${kernelName} returned several outputs`);
+    this.made.push(out);
+    return out;
+  }
+
+  /** A new uninitialised heap tensor owned by the scope (fill it via typedArrayFromHeap). */
+  allocate(shape: number[], dtype: 'float32' | 'int32'): TensorInfo {
+    const out = this.backend.makeOutput(shape, dtype);
     this.made.push(out);
     return out;
   }

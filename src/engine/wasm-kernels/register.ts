@@ -9,7 +9,7 @@ import { batchMatMulConfig, fusedMatMulConfig } from './matmul.ts';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.ts';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop.ts';
-import { unsortedSegmentSumConfig } from './unsorted-segment-sum.ts';
+import { gatherConfig, unsortedSegmentSumConfig } from './gather.ts';
 import { tileConfig } from './tile.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
 
@@ -22,6 +22,7 @@ export const WASM_TRAINING_KERNELS: ReadonlyArray<{ config: KernelConfig; reason
   { config: depthwiseBackpropInputConfig, reason: 'added' },
   { config: depthwiseBackpropFilterConfig, reason: 'added' },
   { config: unsortedSegmentSumConfig, reason: 'added' },
+  { config: gatherConfig, reason: 'replaced' },
   { config: tileConfig, reason: 'replaced' },
   { config: maxPoolGradConfig, reason: 'replaced' },
 ];

@@ -1,0 +1,72 @@
+/**
+ * Finds and loads the libtorch addon (native/torch, built by `npm run build:native`). Node only:
+ * src/engine/index.ts imports this file dynamically behind its Node check, so a browser bundle
+ * never reaches it.
+ *
+ * Threads: OpenBLAS must compute on one thread while libtorch's intra-op pool uses every core;
+ * the two pools oversubscribe otherwise (3–10× slower, docs/engine.md). OPENBLAS_NUM_THREADS=1
+ * is set before the addon (and with it libtorch and OpenBLAS) loads, and the backend sets both
+ * again through their APIs once loaded.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** What the addon exports (native/torch/src/addon.cc). Handles are indices into its table. */
+export interface TorchAddon {
+  create(values: Float32Array | Int32Array | Uint8Array, shape: number[], dtype: string): number;
+  read(handle: number): Float32Array | Int32Array | Uint8Array;
+  dispose(handle: number): void;
+  /** Runs a kernel; an input handle of -1 means an absent optional input. */
+  run(kernel: string, handles: number[], attrs: Record<string, unknown>): Array<[number, string, number[]]>;
+  kernelNames(): string[];
+  liveTensors(): number;
+  /** Returns whether OpenBLAS's thread setter was found. */
+  setNumThreads(intraOp: number, blas: number): boolean;
+  threads(): TorchThreads;
+  torchVersion: string;
+}
+
+export interface TorchThreads {
+  /** libtorch intra-op threads (at::get_num_threads). */
+  intraOp: number;
+  interOp: number;
+  /** OpenBLAS threads (openblas_get_num_threads), null when the BLAS is not OpenBLAS. */
+  blas: number | null;
+  blasSource: string;
+  blasConfig: string | null;
+  parallelInfo: string;
+}
+
+export const TORCH_ADDON_PATH = fileURLToPath(new URL('../../../native/torch/build/Release/inntrospect_torch.node', import.meta.url));
+
+export const TORCH_BUILD_HINT =
+  'build it with `npm run build:native` (needs `apt-get install libtorch-dev libopenblas0-pthread`)';
+
+let loaded: { addon: TorchAddon } | { error: string } | null = null;
+
+/** Loads the addon once; later calls return the same result. Never throws. */
+export function probeTorchAddon(): { addon: TorchAddon } | { error: string } {
+  if (loaded) return loaded;
+  if (!existsSync(TORCH_ADDON_PATH)) {
+    loaded = { error: `the torch backend's native addon is not built (${TORCH_ADDON_PATH} is missing); ${TORCH_BUILD_HINT}` };
+    return loaded;
+  }
+  // Read by OpenBLAS when libtorch pulls it in; an explicit user setting wins.
+  process.env['OPENBLAS_NUM_THREADS'] ??= '1';
+  try {
+    const require = createRequire(import.meta.url);
+    loaded = { addon: require(TORCH_ADDON_PATH) as TorchAddon };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    loaded = { error: `the torch backend's native addon failed to load (${reason}); re-${TORCH_BUILD_HINT}` };
+  }
+  return loaded;
+}
+
+/** The addon, or an Error that says how to build it. */
+export function loadTorchAddon(): TorchAddon {
+  const result = probeTorchAddon();
+  if ('error' in result) throw new Error(result.error);
+  return result.addon;
+}
