@@ -3,6 +3,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { engineCommand } from './engine-command.ts';
+import { layersCommand, zooModelIds } from './layers-command.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -17,6 +18,14 @@ export function buildProgram(): Command {
     .option('-b, --backend <name>', 'backend to check (default: $INNTROSPECT_BACKEND or wasm)')
     .option('--json', 'print the report as one JSON object')
     .action(engineCommand);
+  program
+    .command('layers')
+    .description(`List a model's layers with output shapes and whether each is a clean cut for a greybox split. MODEL: a folder with a TensorFlow.js Layers model.json, or a zoo model (${zooModelIds().join(', ')}).`)
+    .argument('<model>', 'model folder, model.json, or zoo model id')
+    .option('-b, --backend <name>', 'backend (default: $INNTROSPECT_BACKEND or wasm)')
+    .option('--cuts', 'list only the clean cut points')
+    .option('--json', 'print one JSON object')
+    .action(layersCommand);
   return program;
 }
 

@@ -1,0 +1,39 @@
+/** `inntrospect layers <model-dir|zoo-model>`: every layer with its output shape and whether it is a cut. */
+import { initEngine } from '../engine/index.ts';
+import type { LayerInfo } from '../models/greybox.ts';
+import { loadSplittableModel, ZOO } from '../models/layers-model-node.ts';
+
+export interface LayersCommandOptions {
+  backend?: string;
+  json?: boolean;
+  /** Only list the clean cut points. */
+  cuts?: boolean;
+}
+
+export function formatLayerTable(layers: LayerInfo[]): string {
+  const rows = layers.map((l) => [l.name, l.className, l.outputShape.length ? l.outputShape.join('×') : '-', l.cut ? 'yes' : `no: ${l.reason ?? ''}`]);
+  const header = ['layer', 'type', 'output', 'cut'];
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (r: string[]): string => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export async function layersCommand(model: string, options: LayersCommandOptions): Promise<void> {
+  await initEngine({ backend: options.backend });
+  const { splittable, zoo } = await loadSplittableModel(model);
+  const all = splittable.layers();
+  const layers = options.cuts ? all.filter((l) => l.cut) : all;
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ model: splittable.name, inputShape: splittable.inputShape, zoo: zoo ?? null, layers })}\n`);
+    return;
+  }
+  const head = [
+    `model   ${splittable.name}${zoo ? ` (${zoo.description})` : ''}`,
+    `input   ${splittable.inputShape.join('×')}${zoo ? `, pixel values in [${zoo.inputRange.join(', ')}]` : ''}`,
+    `layers  ${all.length}, of which ${all.filter((l) => l.cut).length} are clean cut points (z = Φ(x) can be taken there)`,
+    '',
+  ];
+  process.stdout.write(`${head.join('\n')}${formatLayerTable(layers)}\n`);
+}
+
+export const zooModelIds = (): string[] => Object.keys(ZOO);
