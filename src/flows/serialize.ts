@@ -175,11 +175,13 @@ export function loadFlow<T extends FlowComponent = FlowComponent>(saved: unknown
     throw new Error(`loadFlow: expected a saved '${expectedClass}', got '${s.className}'`);
   }
   const source = WeightSource.fromSaved(decodeSavedWeights(s));
-  const component = buildFlowComponent(s.className, s.config, source);
+  let component: FlowComponent | null = null;
   try {
+    component = buildFlowComponent(s.className, s.config, source);
     source.assertAllUsed();
   } catch (error) {
-    component.dispose();
+    if (component) component.dispose();
+    else source.disposeCreated();
     throw error;
   }
   return component as T;

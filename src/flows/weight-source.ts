@@ -45,6 +45,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 /** Shared bookkeeping of one build: which saved names were used. */
 class Ledger {
   readonly used = new Set<string>();
+  readonly created: tf.Variable[] = [];
   constructor(readonly saved: SavedValues | null) {}
 }
 
@@ -109,6 +110,7 @@ export class WeightSource {
     const initial = tf.tensor(data, shape, 'float32');
     const variable = tf.variable(initial, true);
     initial.dispose();
+    this.ledger.created.push(variable);
     return variable;
   }
 
@@ -122,6 +124,11 @@ export class WeightSource {
   intBuffer(name: string, shape: number[], make: () => Int32Array): Int32Array {
     const data = this.take(name, shape, 'int32') as Int32Array | null;
     return data ? Int32Array.from(data) : make();
+  }
+
+  /** Frees every variable made through this source (a build that failed half-way). */
+  disposeCreated(): void {
+    for (const v of this.ledger.created.splice(0)) if (!v.isDisposed) v.dispose();
   }
 
   /** After a load: throws if the saved model held names the built model did not ask for. */
