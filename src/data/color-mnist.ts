@@ -99,7 +99,7 @@ function drawAndRender(ds: ColorMnistDataset, rng: Random): void {
   const size = ds.shape[1];
   const perImage = size * size * 3;
   for (let i = 0; i < n; i++) {
-    const u = rng.uniform();
+    const u = Math.fround(rng.uniform()); // as stored, so images can be re-rendered from `offsets`
     ds.offsets[i] = u;
     if (ds.variant === 'reference') {
       const c = ds.colors!.subarray(3 * i, 3 * i + 3);

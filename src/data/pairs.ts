@@ -103,7 +103,9 @@ abstract class BaseSampler implements PairSampler {
     const frozen = options.mode === 'frozen';
     const root = new Random(options.seed);
     this.iterator = new BatchIterator({ size, batchSize: options.batchSize, seed: root.nextUint32(), shuffle: options.shuffle ?? !frozen });
-    this.rng = root.fork();
+    // Not root.fork(): Random.fork() builds a state word with `| 1`, which can be negative and is
+    // then rejected by setState (engine bug, reported).
+    this.rng = new Random(root.nextUint32());
   }
 
   get residualIndex(): number {

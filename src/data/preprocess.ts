@@ -122,7 +122,7 @@ export function base32(raw: RawImages, options: Base32Options = {}): ImageDatase
   const images = new Float32Array(n * pixelsPerImage);
   const offsets = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    const u = rng.uniform();
+    const u = Math.fround(rng.uniform());
     offsets[i] = u;
     const base = i * pixelsPerImage;
     for (let p = 0; p < pixelsPerImage; p++) images[base + p] = ((bytes[base + p]! + u) / 256) * 2 - 1;
