@@ -57,6 +57,10 @@ function checkModelJson(json: unknown, source: string): { modelTopology: object;
   if (typeof obj['modelTopology'] !== 'object' || obj['modelTopology'] === null) {
     throw new Error(`${source}: no 'modelTopology' object (is this a TensorFlow.js Layers model.json? graph models are not supported)`);
   }
+  const topology = obj['modelTopology'] as Record<string, unknown>;
+  if (obj['format'] === 'graph-model' || Array.isArray(topology['node'])) {
+    throw new Error(`${source}: is a TensorFlow.js graph model (a frozen TensorFlow graph); only Layers models (Keras-converted) can be loaded and split`);
+  }
   const manifest = obj['weightsManifest'];
   if (!Array.isArray(manifest) || !manifest.every((g) => Array.isArray(g?.paths) && Array.isArray(g?.weights))) {
     throw new Error(`${source}: 'weightsManifest' must be a list of {paths, weights} groups`);
@@ -153,16 +157,6 @@ export const ZOO: Record<string, ZooModel> = {
     package: 'nsfwjs',
     folder: 'dist/models/mobilenet_v2',
     shards: 1,
-    inputShape: [224, 224, 3],
-    inputRange: [0, 1],
-    classNames: NSFW_CLASSES,
-  },
-  'nsfwjs-mobilenet-v2-mid': {
-    id: 'nsfwjs-mobilenet-v2-mid',
-    description: "MobileNetV2, larger variant (Keras, 224×224, 5 classes) from the npm package nsfwjs",
-    package: 'nsfwjs',
-    folder: 'dist/models/mobilenet_v2_mid',
-    shards: 2,
     inputShape: [224, 224, 3],
     inputRange: [0, 1],
     classNames: NSFW_CLASSES,

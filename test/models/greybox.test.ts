@@ -121,5 +121,7 @@ test('Layers models load from model.json + weight files on disk; bad files name 
   await assert.rejects(loadLayersModelFile(bad), /weight files w\.bin hold 12 bytes, but their 1 weights need 16/);
   writeFileSync(join(bad, 'model.json'), JSON.stringify({ format: 'graph-model' }));
   await assert.rejects(loadLayersModelFile(bad), /no 'modelTopology' object/);
+  writeFileSync(join(bad, 'model.json'), JSON.stringify({ format: 'graph-model', modelTopology: { node: [] }, weightsManifest: [] }));
+  await assert.rejects(loadLayersModelFile(bad), /is a TensorFlow\.js graph model .*only Layers models/);
   await assert.rejects(loadLayersModelFile(join(dir, 'absent')), /absent: no such model folder or model\.json/);
 });
