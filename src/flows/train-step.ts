@@ -2,7 +2,7 @@
  * One optimisation step for t (Eq. 5) and for e (Eq. 6), shared by the tests and the CLI
  * trainer. Adam with β = (0.5, 0.9) over every trainable weight (flow and embedder), as the
  * reference (digest §3.5, §4.2); no schedule, clipping or weight decay here: a trainer that
- * wants a schedule sets `optimizer.learningRate` between steps.
+ * wants a schedule calls `setLearningRate` between steps.
  *
  * Each step frees everything it creates: tf.memory().numTensors is the same after every step
  * (the optimizer's own slots appear once, at the first step).
@@ -41,6 +41,18 @@ export const DEFAULT_FLOW_OPTIMIZER_CONFIG: FlowOptimizerConfig = {
 export function createFlowOptimizer(config: DeepPartial<FlowOptimizerConfig> = {}): tf.AdamOptimizer {
   const c = resolveConfig(DEFAULT_FLOW_OPTIMIZER_CONFIG, config, 'createFlowOptimizer');
   return tf.train.adam(c.learningRate, c.beta1, c.beta2, c.epsilon);
+}
+
+/**
+ * Changes an Adam optimizer's step size between steps (tfjs keeps the field protected, but Adam
+ * reads it on every update).
+ *
+ * @example
+ *   if (step === decayStart) setLearningRate(optimizer, 1e-4);
+ */
+export function setLearningRate(optimizer: tf.AdamOptimizer, learningRate: number): void {
+  if (!(learningRate >= 0) || !Number.isFinite(learningRate)) throw new Error(`setLearningRate: learning rate must be ≥ 0, got ${learningRate}`);
+  (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
 }
 
 /** What a step of t reports. */

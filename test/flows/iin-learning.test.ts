@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { tf, initEngine } from '../../src/engine/index.ts';
 import { Random } from '../../src/engine/random.ts';
-import { SemanticINN, createFlowOptimizer, iinTrainStep } from '../../src/flows/index.ts';
+import { SemanticINN, createFlowOptimizer, iinTrainStep, setLearningRate } from '../../src/flows/index.ts';
 
 before(async () => {
   await initEngine({ backend: 'wasm' });
@@ -59,7 +59,7 @@ test(`e separates known shared factors: shared ẑ_F correlate > 0.9 within pair
   const data = new Random(8);
   const started = performance.now();
   for (let s = 0; s < STEPS; s++) {
-    if (s === Math.floor(0.7 * STEPS)) optimizer.learningRate = 3e-3 / 4;
+    if (s === Math.floor(0.7 * STEPS)) setLearningRate(optimizer, 3e-3 / 4);
     const { za, zb, shared } = draw(BATCH, data);
     iinTrainStep(e, optimizer, za, zb, shared.map((f) => NAMES[f]!));
     tf.dispose([za, zb]);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { tf, initEngine } from '../../src/engine/index.ts';
 import { Random } from '../../src/engine/random.ts';
-import { ActNorm, ConditionalINN, SemanticINN, cinnTrainStep, createFlowOptimizer, iinTrainStep } from '../../src/flows/index.ts';
+import { ActNorm, ConditionalINN, SemanticINN, cinnTrainStep, createFlowOptimizer, iinTrainStep, setLearningRate } from '../../src/flows/index.ts';
 
 before(async () => {
   await initEngine({ backend: 'wasm' });
@@ -97,5 +97,26 @@ test('sample: n draws per condition, grouped by condition; seeded; temperature s
   assert.deepEqual(cold[0], cold[2]);
   assert.notDeepEqual(cold[0], cold[3]);
   assert.throws(() => t.sample(z, 0), /n must be an integer ≥ 1/);
+  t.dispose();
+});
+
+test('setLearningRate changes the step size Adam uses (0 freezes the weights)', () => {
+  const t = new ConditionalINN({ dim: 2, conditionShape: [1], embeddingDim: 2, numBlocks: 1, hiddenWidth: 4, seed: 12 });
+  const optimizer = createFlowOptimizer({ learningRate: 1e-2 });
+  const rng = new Random(13);
+  const zbar = rng.normalTensor([8, 2]) as tf.Tensor2D;
+  const z = rng.normalTensor([8, 1]);
+  cinnTrainStep(t, optimizer, zbar, z);
+  setLearningRate(optimizer, 0);
+  const kernel = t.weights.get('flow.1.s.0.layers.0.kernel')!;
+  const before = kernel.dataSync().slice();
+  cinnTrainStep(t, optimizer, zbar, z);
+  assert.deepEqual(kernel.dataSync(), before);
+  setLearningRate(optimizer, 1e-2);
+  cinnTrainStep(t, optimizer, zbar, z);
+  assert.notDeepEqual(kernel.dataSync(), before);
+  assert.throws(() => setLearningRate(optimizer, -1), /learning rate must be ≥ 0/);
+  tf.dispose([zbar, z]);
+  optimizer.dispose();
   t.dispose();
 });
