@@ -20,7 +20,7 @@
  */
 import * as tfl from '@tensorflow/tfjs';
 import { tf } from '../engine/index.ts';
-import { checkBatchShape, layerError, type Greybox, type LayerInfo, type SplittableModel } from './greybox.ts';
+import { checkBatchShape, layerError, splittableStages, type Greybox, type LayerInfo, type SplittableModel, type StagedModel } from './greybox.ts';
 
 type Layer = tfl.layers.Layer;
 type SymbolicTensor = tfl.SymbolicTensor;
@@ -223,4 +223,26 @@ export function splittableLayersModel(model: tfl.LayersModel, name = model.name)
 /** Loads a Layers model over http(s) (browser or any fetch-capable runtime): `url` points at model.json. */
 export async function loadLayersModelUrl(url: string): Promise<tfl.LayersModel> {
   return tfl.loadLayersModel(url);
+}
+
+function isLayersModel(model: unknown): model is tfl.LayersModel {
+  return model instanceof tfl.LayersModel;
+}
+
+function isSplittable(model: unknown): model is SplittableModel {
+  return typeof (model as SplittableModel).split === 'function' && typeof (model as SplittableModel).layers === 'function';
+}
+
+/**
+ * Splits any supported model at `layer`: a SplittableModel, a tfjs Layers model, or a staged
+ * model of our own.
+ *
+ * @example
+ *   const gb = greybox(classifier, 'conv3');      // StagedClassifier
+ *   const gb2 = greybox(mobilenet, 'block_12_add'); // tf.LayersModel
+ */
+export function greybox(model: SplittableModel | tfl.LayersModel | StagedModel, layer: string): Greybox {
+  if (isLayersModel(model)) return splittableLayersModel(model).split(layer);
+  if (isSplittable(model)) return model.split(layer);
+  return splittableStages(model).split(layer);
 }

@@ -7,7 +7,7 @@ import * as tfl from '@tensorflow/tfjs';
 import { tf, initEngine } from '../../src/engine/index.ts';
 import { Random } from '../../src/engine/random.ts';
 import { inputGradient, splittableStages, type Stage } from '../../src/models/greybox.ts';
-import { splittableLayersModel } from '../../src/models/layers-model.ts';
+import { greybox, splittableLayersModel } from '../../src/models/layers-model.ts';
 import { loadLayersModelFile } from '../../src/models/layers-model-node.ts';
 
 await initEngine();
@@ -92,6 +92,9 @@ test('Layers graph with a skip connection: clean cuts split exactly, crossed lay
   }
   assert.throws(() => sm.split('c'), /residual: layer 'c' is not a clean cut \(a skip connection crosses it: .*\)\. Valid cut points \(5\): image, a, sum, pool, out/);
   assert.throws(() => sm.split('nope'), /residual: unknown layer 'nope'\. Valid cut points \(5\)/);
+  assert.deepEqual(greybox(model, 'sum').zShape, [8, 8, 4]);
+  assert.deepEqual(greybox(sm, 'pool').zShape, [4]);
+  assert.deepEqual(greybox(ownModel(), 'conv2').zShape, [4, 4, 16]);
 });
 
 test('Layers models load from model.json + weight files on disk; bad files name the file', async () => {
