@@ -5,7 +5,7 @@
 import { tf } from '../engine/index.ts';
 import { classifierLoss, type StagedClassifier } from '../models/classifier.ts';
 import { resolveModelConfig, type DeepPartial } from '../models/config.ts';
-import { adam } from './optim.ts';
+import { adam, linearDecay, setLearningRate } from './optim.ts';
 
 export interface ClassifierTrainConfig {
   /** Total optimisation steps. */
@@ -18,6 +18,8 @@ export interface ClassifierTrainConfig {
   beta1: number;
   /** Adam β2 (reference: 0.9). */
   beta2: number;
+  /** Iteration from which the learning rate decays linearly to 0 at `steps`; ≥ steps: never. */
+  decayStart: number;
   /** Number of equally spaced checkpoints (the paper's Fig. 4: 20 over 40k iterations). */
   checkpoints: number;
   /** Also save the untrained model (iteration 0). */
@@ -32,13 +34,14 @@ export const DEFAULT_CLASSIFIER_TRAIN_CONFIG: ClassifierTrainConfig = {
   learningRate: 1e-3,
   beta1: 0.5,
   beta2: 0.9,
+  decayStart: 2000,
   checkpoints: 20,
   includeInitialCheckpoint: false,
   seed: 0,
 };
 
 export const CLASSIFIER_TRAIN_PRESETS: Record<'tiny' | 'default', ClassifierTrainConfig> = {
-  tiny: { ...DEFAULT_CLASSIFIER_TRAIN_CONFIG, steps: 60, batchSize: 32, learningRate: 2e-3, checkpoints: 4 },
+  tiny: { ...DEFAULT_CLASSIFIER_TRAIN_CONFIG, steps: 60, batchSize: 32, learningRate: 2e-3, decayStart: 60, checkpoints: 4 },
   default: DEFAULT_CLASSIFIER_TRAIN_CONFIG,
 };
 
@@ -51,8 +54,13 @@ export class ClassifierTrainer {
     this.optimizer = adam(this.config.learningRate, this.config.beta1, this.config.beta2);
   }
 
-  /** One step on images x [B, H, W, C] and integer labels [B]: { loss, acc } of this batch. */
-  step(x: tf.Tensor4D, labels: tf.Tensor1D): { loss: number; acc: number } {
+  /**
+   * One step on images x [B, H, W, C] and integer labels [B]: { loss, acc } of this batch;
+   * `iteration` drives the learning-rate schedule.
+   */
+  step(x: tf.Tensor4D, labels: tf.Tensor1D, iteration = 0): { loss: number; acc: number } {
+    const c = this.config;
+    setLearningRate(this.optimizer, linearDecay(c.learningRate, iteration, c.decayStart, c.steps));
     // ActNorm layers initialise on the first forward pass, outside the gradient tape.
     if (this.model.params.names().some((n) => n.endsWith('.initialized') && this.model.params.buffer(n).data[0] !== 1)) {
       tf.dispose(this.model.logits(x));
