@@ -44,7 +44,12 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const DECODE = new Int16Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i;
 
-/** Base64 (RFC 4648, padded) of bytes; no Node Buffer or btoa needed. */
+/**
+ * Base64 (RFC 4648, padded) of bytes; no Node Buffer or btoa needed.
+ *
+ * @example
+ *   bytesToBase64(new Uint8Array(new Float32Array([1]).buffer));   // 'AACAPw=='
+ */
 export function bytesToBase64(bytes: Uint8Array): string {
   const parts: string[] = [];
   const chunk = 3 * 8192;
@@ -64,6 +69,12 @@ export function bytesToBase64(bytes: Uint8Array): string {
   return parts.join('');
 }
 
+/**
+ * Inverse of bytesToBase64.
+ *
+ * @example
+ *   new Float32Array(base64ToBytes('AACAPw==').buffer);   // [1]
+ */
 export function base64ToBytes(text: string): Uint8Array {
   if (text.length % 4 !== 0) throw new Error('base64: length is not a multiple of 4');
   const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
@@ -136,7 +147,12 @@ export function saveFlow(component: FlowComponent): SavedFlow {
   };
 }
 
-/** The saved arrays by name, decoded (what `loadFlow` builds from). */
+/**
+ * The saved arrays by name, decoded (what `loadFlow` builds from).
+ *
+ * @example
+ *   decodeSavedWeights(saveFlow(shuffle)).get('permutation')!.data;   // Int32Array
+ */
 export function decodeSavedWeights(saved: SavedFlow): SavedValues {
   const out: SavedValues = new Map<string, Buffer>();
   for (const w of saved.weights) {

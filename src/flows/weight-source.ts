@@ -56,12 +56,24 @@ export class WeightSource {
     private readonly prefix: string,
   ) {}
 
-  /** A source that initialises everything from `rng`. */
+  /**
+   * A source that initialises everything from `rng`.
+   *
+   * @example
+   *   const coupling = new DoubleAffineCoupling({ dim: 8 }, WeightSource.fresh(new Random(3)));
+   */
   static fresh(rng: Random): WeightSource {
     return new WeightSource(rng, new Ledger(null), '');
   }
 
-  /** A source that reads every weight from `saved` (names are full dotted names). */
+  /**
+   * A source that reads every weight from `saved` (names are full dotted names); loadFlow uses it.
+   *
+   * @example
+   *   const source = WeightSource.fromSaved(decodeSavedWeights(saved));
+   *   const model = buildFlowComponent(saved.className, saved.config, source);
+   *   source.assertAllUsed();
+   */
   static fromSaved(saved: SavedValues): WeightSource {
     return new WeightSource(new Random(0), new Ledger(saved), '');
   }
