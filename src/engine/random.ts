@@ -137,7 +137,7 @@ export class Random {
   fork(): Random {
     const child = new Random(0);
     child.setState({
-      words: [this.nextUint32(), this.nextUint32(), this.nextUint32(), this.nextUint32() | 1],
+      words: [this.nextUint32(), this.nextUint32(), this.nextUint32(), (this.nextUint32() | 1) >>> 0],
       spareNormal: null,
     });
     return child;

@@ -41,3 +41,12 @@ test('permutation is a permutation and int() is unbiased enough', () => {
   for (const n of counts) assert.ok(Math.abs(n - 10_000) < 500, `counts ${counts}`);
   assert.throws(() => rng.int(0), /positive integer/);
 });
+
+test('a forked generator can be saved and restored (state words stay unsigned)', () => {
+  const root = new Random(3);
+  for (let i = 0; i < 50; i++) {
+    const child = root.fork();
+    const resumed = Random.fromState(JSON.parse(JSON.stringify(child.state())));
+    assert.equal(resumed.nextUint32(), child.nextUint32());
+  }
+});
