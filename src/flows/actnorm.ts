@@ -118,7 +118,7 @@ export class ActNorm implements InvertibleModule {
     if (!this.initializedFlag) this.initializeFrom(x);
     return tidyFlow(() => {
       const output = tf.mul(tf.add(x, this.loc), this.scale) as tf.Tensor2D;
-      const logDet = tf.fill([x.shape[0]], 0).add(this.logDetPerElement(x)) as tf.Tensor1D;
+      const logDet = tf.add(tf.zeros([x.shape[0]]), this.logDetPerElement(x)) as tf.Tensor1D;
       return { output, logDet };
     });
   }
@@ -127,7 +127,7 @@ export class ActNorm implements InvertibleModule {
     checkFlatShape(y.shape, this.cfg.dim, 'ActNorm');
     return tidyFlow(() => {
       const output = tf.sub(tf.div(y, this.scale), this.loc) as tf.Tensor2D;
-      const logDet = tf.fill([y.shape[0]], 0).sub(this.logDetPerElement(y)) as tf.Tensor1D;
+      const logDet = tf.sub(tf.zeros([y.shape[0]]), this.logDetPerElement(y)) as tf.Tensor1D;
       return { output, logDet };
     });
   }
