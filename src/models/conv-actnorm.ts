@@ -6,7 +6,9 @@
  * ActNorm: y = scale · (x + loc) per channel. On the first batch it sees, loc = −mean and
  * scale = 1/(std + 1e-6) over batch and space, so that the first batch comes out with zero mean and
  * unit variance (Kingma & Dhariwal, Glow). The `initialized` flag is a saved buffer: a loaded model
- * never re-initialises.
+ * never re-initialises. A single-element batch does not initialise (it passes through with the
+ * current loc and scale): one image has no batch statistics, and shape probes such as the
+ * greybox's run on one all-zero image, which would otherwise set scale = 1e6.
  */
 import { tf } from '../engine/index.ts';
 import type { Random } from '../engine/random.ts';
@@ -40,9 +42,9 @@ export class ActNorm {
     this.flag.data[0] = 1;
   }
 
-  /** Applies the layer; on its first call (uninitialised) it first initialises from `x`. */
+  /** Applies the layer; on its first call with a batch of ≥ 2 (uninitialised) it first initialises from `x`. */
   apply(x: tf.Tensor): tf.Tensor {
-    if (!this.initialized) this.initializeFrom(x);
+    if (!this.initialized && x.shape[0]! >= 2) this.initializeFrom(x);
     return tf.mul(tf.add(x, this.loc), this.scale);
   }
 }

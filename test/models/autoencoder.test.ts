@@ -65,6 +65,8 @@ describe('Autoencoder', () => {
     const ae = new Autoencoder({ ...AUTOENCODER_PRESETS.tiny, seed: 5 });
     const a = batch(0, 8);
     assert.equal(ae.initialized, false);
+    tf.dispose(ae.reconstruct(tf.zeros([1, 32, 32, 3]))); // a one-image shape probe does not initialise
+    assert.equal(ae.initialized, false);
     ae.initialize(a.x);
     assert.equal(ae.initialized, true);
     const ckpt = ae.checkpoint({ step: 0 });

@@ -7,6 +7,7 @@ import { loadColorMnist } from '../../src/data/node.ts';
 import { activationAt, bceOneHotLoss, softmaxCrossEntropyLoss, stageNames, type StagedClassifier } from '../../src/models/classifier.ts';
 import { ColorMnistClassifier, COLORMNIST_CLASSIFIER_PRESETS } from '../../src/models/classifier-colormnist.ts';
 import { SqueezeNet, SQUEEZENET_PRESETS } from '../../src/models/squeezenet.ts';
+import { greybox } from '../../src/models/layers-model.ts';
 import { checkpointIterations, loadModel, parseCheckpoint, serializeCheckpoint, type ModelCheckpoint } from '../../src/models/checkpoints.ts';
 import { ClassifierTrainer, CLASSIFIER_TRAIN_PRESETS } from '../../src/train/classifier-trainer.ts';
 import { BatchSampler, batchAt, type LabeledImages } from '../../src/train/batches.ts';
@@ -51,6 +52,12 @@ describe('classifiers', () => {
       if (name === 'ColorMnistClassifier') assert.deepEqual(activationAt(model, x, 'z').shape, [3, 64]);
       else assert.deepEqual(activationAt(model, x, 'conv10').shape, [3, 8, 8, 10]);
       assert.throws(() => activationAt(model, x, 'nope'), /no layer 'nope'/);
+      // A Greybox splits it at every stage: Ψ(Φ(x)) = f(x).
+      for (const layer of stages) {
+        const gb = greybox(model, layer);
+        const y = tf.tidy(() => gb.psi(gb.phi(x)).dataSync());
+        assert.deepEqual(y, logits.dataSync(), layer);
+      }
       assert.throws(() => model.logits(tf.zeros([1, 28, 28, 3])), /expected images \[B, 32, 32, 3\]/);
       const loaded = loadModel(parseCheckpoint(serializeCheckpoint(model.checkpoint()))) as StagedClassifier;
       assert.equal(loaded.className, name);
