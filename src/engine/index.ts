@@ -40,7 +40,7 @@ export interface EngineInfo {
   threads: number;
   /** torch only: OpenBLAS's threads (1: libtorch's pool owns the cores); null elsewhere. */
   blasThreads: number | null;
-  /** Kernels inntrospect installed on this backend. */
+  /** Kernels inntrospect installed on this backend (torch: those libtorch computes natively). */
   ownKernels: string[];
 }
 
@@ -139,6 +139,6 @@ export function engineInfo(): EngineInfo {
       ? (globalThis.navigator?.hardwareConcurrency ?? 1)
       : 1,
     blasThreads: native ? native.blas : null,
-    ownKernels: isWasm ? installWasmTrainingKernels() : [],
+    ownKernels: isWasm ? installWasmTrainingKernels() : backend === 'torch' && torchModule ? torchModule.registerTorchBackend().native : [],
   };
 }

@@ -16,6 +16,8 @@ export const fallbackCalls = new Map<string, number>();
 function cpuBackend(): KernelBackend {
   const cpu = tf.findBackend('cpu');
   if (!cpu) throw new Error('the torch backend needs the cpu backend for kernels it lacks, and cpu is not registered');
+  // Silence cpu's "install tfjs-node" banner: here it is only the bridge (see src/engine/index.ts).
+  (cpu as unknown as { firstUse?: boolean }).firstUse = false;
   return cpu;
 }
 

@@ -38,7 +38,9 @@ export interface TorchThreads {
   parallelInfo: string;
 }
 
-export const TORCH_ADDON_PATH = fileURLToPath(new URL('../../../native/torch/build/Release/inntrospect_torch.node', import.meta.url));
+/** Where `npm run build:native` puts the addon; INNTROSPECT_TORCH_ADDON points elsewhere. */
+export const TORCH_ADDON_PATH = process.env['INNTROSPECT_TORCH_ADDON']
+  || fileURLToPath(new URL('../../../native/torch/build/Release/inntrospect_torch.node', import.meta.url));
 
 export const TORCH_BUILD_HINT =
   'build it with `npm run build:native` (needs `apt-get install libtorch-dev libopenblas0-pthread`)';

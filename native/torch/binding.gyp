@@ -1,0 +1,19 @@
+# Builds inntrospect's libtorch addon against Debian's system libtorch (libtorch-dev 1.13.1).
+# Run through `npm run build:native` (scripts/build-native.mjs), not at install time.
+{
+  "targets": [
+    {
+      "target_name": "inntrospect_torch",
+      "sources": ["src/addon.cc", "src/kernels.cc"],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "/usr/include/torch/csrc/api/include"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "libraries": ["-ltorch", "-ltorch_cpu", "-lc10", "-ldl"]
+    }
+  ]
+}
