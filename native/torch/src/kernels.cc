@@ -138,7 +138,7 @@ Tensor activate(const Tensor& x, const std::string& activation, const Tensor& pr
   if (activation == "relu6") return at::clamp(x, 0, 6);
   if (activation == "elu") return at::elu(x);
   if (activation == "sigmoid") return at::sigmoid(x);
-  if (activation == "leakyrelu") return at::where(x < 0, x * leakyAlpha, x);
+  if (activation == "leakyrelu") return at::leaky_relu(x, leakyAlpha);
   if (activation == "prelu") return at::where(x < 0, x * preluWeights, x);
   throw std::invalid_argument("unknown fused activation '" + activation + "'");
 }
@@ -275,12 +275,16 @@ std::map<std::string, KernelFn> buildTable() {
   unary("ZerosLike", [](const Tensor& x) { return at::zeros_like(x); });
   unary("OnesLike", [](const Tensor& x) { return at::ones_like(x); });
   k["LeakyRelu"] = [](const Tensors& in, const Attrs& a) {
-    return Tensors{at::where(in[0] < 0, in[0] * a.num("alpha"), in[0])};
+    // tfjs: x < 0 ? αx : x; ATen: x > 0 ? x : αx — the same, 0 included.
+    return Tensors{at::leaky_relu(in[0], a.num("alpha"))};
   };
-  k["Step"] = [](const Tensors& in, const Attrs& a) {
+  k["Step"] = [](const Tensors& in, const Attrs& a) {  // x > 0 ? 1 : α, NaN stays NaN
     const Tensor& x = in[0];
-    Tensor out = at::where(x > 0, at::ones_like(x), at::full_like(x, a.num("alpha")));
-    return Tensors{at::where(at::isnan(x), x, out)};
+    double alpha = a.num("alpha");
+    Tensor out = at::gt(x, 0).to(x.scalar_type());
+    if (alpha != 0) out.mul_(1 - alpha).add_(alpha);
+    if (x.is_floating_point()) out.masked_fill_(at::isnan(x), std::numeric_limits<double>::quiet_NaN());
+    return Tensors{out};
   };
   k["ClipByValue"] = [](const Tensors& in, const Attrs& a) {
     return Tensors{at::clamp(in[0], a.num("clipValueMin"), a.num("clipValueMax"))};
