@@ -1,5 +1,5 @@
 // Trains the ColorMNIST autoencoder (src/models/autoencoder.ts) and writes runs/<out>/:
-// config.json, log.jsonl (progress events), checkpoints/ae-<iteration>.json, ae.json (final),
+// config.json, log.jsonl (progress events), checkpoints/ae-latest.json (every --save-every steps), ae.json (final),
 // metrics.json (test PSNR). Checkpoints are written atomically.
 //
 //   node --import tsx scripts/train-ae.ts --preset default --out runs/ae-default [--max-minutes 22] [model.zDim=32 train.steps=100 ...]
@@ -60,7 +60,7 @@ const result = await trainLoop({
     return m;
   },
   checkpointAt: Array.from({ length: Math.floor(cfg.train.steps / saveEvery) }, (_, k) => (k + 1) * saveEvery),
-  onCheckpoint: (i) => save(i, 'ae-latest.json'),
+  onCheckpoint: (i) => save(i, 'checkpoints/ae-latest.json'),
   evalEvery: Number(values['eval-every']),
   evaluate: () => { const r = reconstructionPsnr(ae, test, evalImages); return { psnr: r.meanPsnr, datasetPsnr: r.datasetPsnr, l1: r.l1 }; },
   reportEvery: 25,
