@@ -40,8 +40,8 @@ export function registeredModels(): string[] {
 }
 
 /**
- * Rebuilds a model from its checkpoint. The model's file must have been imported (it registers
- * itself); `src/models/index.ts` imports all of them.
+ * Rebuilds a model from its checkpoint. The model's file must have been imported: each of
+ * autoencoder.ts, classifier-colormnist.ts, squeezenet.ts and discriminator.ts registers itself.
  *
  * @example
  *   const model = loadModel(parseCheckpoint(text)) as Autoencoder;
