@@ -1,0 +1,227 @@
+/**
+ * Plain-number statistics the analyses share (docs/analyses.md gives every definition):
+ * per-dimension sample variances, the Fréchet distance between two Gaussians fitted to feature
+ * sets (Heusel et al. 2017, the "FID" formula), cosine similarity. Float64 throughout; no tf.
+ */
+
+/** Unbiased variance (divides by n − 1) of `n` rows of `dim` values, per dimension. n ≥ 2. */
+export function columnVariances(rows: ArrayLike<number>, n: number, dim: number): Float64Array {
+  if (n < 2) throw new Error(`columnVariances: need at least 2 rows, got ${n}`);
+  if (rows.length !== n * dim) throw new Error(`columnVariances: ${rows.length} values for ${n} rows of ${dim}`);
+  const mean = new Float64Array(dim);
+  for (let i = 0; i < n; i++) for (let d = 0; d < dim; d++) mean[d]! += rows[i * dim + d]!;
+  for (let d = 0; d < dim; d++) mean[d]! /= n;
+  const v = new Float64Array(dim);
+  for (let i = 0; i < n; i++) {
+    for (let d = 0; d < dim; d++) {
+      const r = rows[i * dim + d]! - mean[d]!;
+      v[d]! += r * r;
+    }
+  }
+  for (let d = 0; d < dim; d++) v[d]! /= n - 1;
+  return v;
+}
+
+/**
+ * Per-group unbiased variances: `rows` holds `groups` consecutive groups of `perGroup` rows of
+ * `dim` values (the layout of `ConditionalINN.sample`: the samples of input b are rows
+ * b·n … b·n + n − 1). Returns [groups·dim]: the variance over the rows of each group.
+ */
+export function groupVariances(rows: ArrayLike<number>, groups: number, perGroup: number, dim: number): Float64Array {
+  if (rows.length !== groups * perGroup * dim) throw new Error(`groupVariances: ${rows.length} values for ${groups}×${perGroup} rows of ${dim}`);
+  const out = new Float64Array(groups * dim);
+  const stride = perGroup * dim;
+  for (let g = 0; g < groups; g++) {
+    const v = columnVariances(sliceOf(rows, g * stride, (g + 1) * stride), perGroup, dim);
+    out.set(v, g * dim);
+  }
+  return out;
+}
+
+function sliceOf(a: ArrayLike<number>, from: number, to: number): ArrayLike<number> {
+  if (a instanceof Float32Array || a instanceof Float64Array) return a.subarray(from, to);
+  return Array.prototype.slice.call(a, from, to) as number[];
+}
+
+export function mean(values: ArrayLike<number>): number {
+  if (values.length === 0) return NaN;
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s += values[i]!;
+  return s / values.length;
+}
+
+export function sum(values: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s += values[i]!;
+  return s;
+}
+
+/** Mean and unbiased standard deviation (0 for a single value). */
+export function meanStd(values: readonly number[]): { mean: number; std: number } {
+  const m = mean(values);
+  if (values.length < 2) return { mean: m, std: 0 };
+  const v = values.reduce((s, x) => s + (x - m) ** 2, 0) / (values.length - 1);
+  return { mean: m, std: Math.sqrt(v) };
+}
+
+/** Cosine similarity of two equally long vectors (0 when either is zero). */
+export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`cosineSimilarity: lengths ${a.length} and ${b.length} differ`);
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  return aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
+}
+
+/** Mean vector and unbiased covariance (d×d, row-major) of n rows of d features. */
+export interface GaussianStats {
+  dim: number;
+  count: number;
+  mean: Float64Array;
+  cov: Float64Array;
+}
+
+export function gaussianStats(rows: ArrayLike<number>, n: number, dim: number): GaussianStats {
+  if (n < 2) throw new Error(`gaussianStats: need at least 2 rows, got ${n}`);
+  if (rows.length !== n * dim) throw new Error(`gaussianStats: ${rows.length} values for ${n} rows of ${dim}`);
+  const mu = new Float64Array(dim);
+  for (let i = 0; i < n; i++) for (let d = 0; d < dim; d++) mu[d]! += rows[i * dim + d]!;
+  for (let d = 0; d < dim; d++) mu[d]! /= n;
+  const cov = new Float64Array(dim * dim);
+  const r = new Float64Array(dim);
+  for (let i = 0; i < n; i++) {
+    for (let d = 0; d < dim; d++) r[d] = rows[i * dim + d]! - mu[d]!;
+    for (let a = 0; a < dim; a++) {
+      const ra = r[a]!;
+      if (ra === 0) continue;
+      const row = a * dim;
+      for (let b = a; b < dim; b++) cov[row + b]! += ra * r[b]!;
+    }
+  }
+  for (let a = 0; a < dim; a++) {
+    for (let b = a; b < dim; b++) {
+      const c = cov[a * dim + b]! / (n - 1);
+      cov[a * dim + b] = c;
+      cov[b * dim + a] = c;
+    }
+  }
+  return { dim, count: n, mean: mu, cov };
+}
+
+/**
+ * Eigenvalues and eigenvectors of a symmetric matrix (row-major, n×n) by cyclic Jacobi
+ * rotations. Returns the eigenvalues and the eigenvectors as the columns of `vectors`.
+ * O(n³) per sweep; fine for the feature sizes used here (≤ a few hundred).
+ */
+export function symmetricEigen(matrix: ArrayLike<number>, n: number): { values: Float64Array; vectors: Float64Array } {
+  const a = Float64Array.from(matrix as ArrayLike<number>);
+  if (a.length !== n * n) throw new Error(`symmetricEigen: ${a.length} values for a ${n}×${n} matrix`);
+  const v = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  let scale = 0;
+  for (let i = 0; i < n * n; i++) scale = Math.max(scale, Math.abs(a[i]!));
+  const tol = 1e-15 * Math.max(scale, 1e-300);
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off = Math.max(off, Math.abs(a[p * n + q]!));
+    if (off <= tol) break;
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = a[p * n + q]!;
+        if (Math.abs(apq) <= tol) continue;
+        const app = a[p * n + p]!;
+        const aqq = a[q * n + q]!;
+        const theta = (aqq - app) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        // A ← Jᵀ A J with the rotation J in the (p, q) plane.
+        for (let k = 0; k < n; k++) {
+          const akp = a[k * n + p]!;
+          const akq = a[k * n + q]!;
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = a[p * n + k]!;
+          const aqk = a[q * n + k]!;
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+        for (let k = 0; k < n; k++) {
+          const vkp = v[k * n + p]!;
+          const vkq = v[k * n + q]!;
+          v[k * n + p] = c * vkp - s * vkq;
+          v[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+    }
+  }
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = a[i * n + i]!;
+  return { values, vectors: v };
+}
+
+/** The symmetric square root of a symmetric positive semi-definite matrix (negative eigenvalues clipped to 0). */
+export function sqrtPsd(matrix: ArrayLike<number>, n: number): Float64Array {
+  const { values, vectors } = symmetricEigen(matrix, n);
+  const out = new Float64Array(n * n);
+  for (let k = 0; k < n; k++) {
+    const s = Math.sqrt(Math.max(values[k]!, 0));
+    if (s === 0) continue;
+    for (let i = 0; i < n; i++) {
+      const vik = vectors[i * n + k]! * s;
+      if (vik === 0) continue;
+      for (let j = 0; j < n; j++) out[i * n + j]! += vik * vectors[j * n + k]!;
+    }
+  }
+  return out;
+}
+
+function matMulSquare(a: Float64Array, b: Float64Array, n: number): Float64Array {
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < n; k++) {
+      const aik = a[i * n + k]!;
+      if (aik === 0) continue;
+      for (let j = 0; j < n; j++) out[i * n + j]! += aik * b[k * n + j]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * Fréchet distance between N(μ₁, Σ₁) and N(μ₂, Σ₂):
+ *   d² = ‖μ₁ − μ₂‖² + tr(Σ₁ + Σ₂ − 2·(Σ₁Σ₂)^{1/2})
+ * with tr (Σ₁Σ₂)^{1/2} = Σ_k √λ_k(Σ₁^{1/2} Σ₂ Σ₁^{1/2}) (a symmetric PSD matrix with the same
+ * eigenvalues as Σ₁Σ₂). Returns d² (what "FID" reports), never negative.
+ *
+ * @example
+ *   frechetDistance(gaussianStats(real, n, d), gaussianStats(fake, m, d));
+ */
+export function frechetDistance(a: Pick<GaussianStats, 'dim' | 'mean' | 'cov'>, b: Pick<GaussianStats, 'dim' | 'mean' | 'cov'>): number {
+  if (a.dim !== b.dim) throw new Error(`frechetDistance: feature sizes ${a.dim} and ${b.dim} differ`);
+  const n = a.dim;
+  let meanTerm = 0;
+  for (let d = 0; d < n; d++) meanTerm += (a.mean[d]! - b.mean[d]!) ** 2;
+  const s1 = sqrtPsd(a.cov, n);
+  const m = matMulSquare(matMulSquare(s1, Float64Array.from(b.cov), n), s1, n);
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const s = 0.5 * (m[i * n + j]! + m[j * n + i]!);
+      m[i * n + j] = s;
+      m[j * n + i] = s;
+    }
+  }
+  const { values } = symmetricEigen(m, n);
+  let traceSqrt = 0;
+  for (let k = 0; k < n; k++) traceSqrt += Math.sqrt(Math.max(values[k]!, 0));
+  let trace = 0;
+  for (let d = 0; d < n; d++) trace += a.cov[d * n + d]! + b.cov[d * n + d]!;
+  return Math.max(0, meanTerm + trace - 2 * traceSqrt);
+}

@@ -1,0 +1,173 @@
+/**
+ * Plots of the analyses as Vega-Lite specs, rendered to SVG headless with `vega` +
+ * `vega-lite` (`View.toSVG()` with the 'none' renderer needs no canvas). Browser-safe: the
+ * explorer can embed the same specs; `png.ts` turns the SVG into a PNG with sharp (Node).
+ */
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { InvariancePerLayerResult } from '../analysis/invariances.ts';
+import type { SemanticSensitivityResult } from '../analysis/semantic-sensitivity.ts';
+import type { TrainingDynamicsResult } from '../analysis/training-dynamics.ts';
+import type { AttackStatistics } from '../analysis/attacks.ts';
+import type { SemanticModificationResult } from '../analysis/semantic-modification.ts';
+import type { Table1Result } from '../analysis/table1.ts';
+
+/** Renders a Vega-Lite spec to an SVG string (no canvas, no network). */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const compiled = compile(spec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+const WIDTH = 360;
+const HEIGHT = 220;
+
+/** Fig. 3 right: invariance per layer, in z̄ space and image space, as shares of the data's variance. */
+export function invariancePerLayerSpec(r: InvariancePerLayerResult, title = 'Invariance per layer'): TopLevelSpec {
+  const order = r.layers.map((l) => l.layer);
+  const values = r.layers.flatMap((l) => [
+    { layer: l.layer, space: 'z̄ (AE code)', share: l.zbarShare, variance: l.zbarVariance },
+    { layer: l.layer, space: 'image', share: l.imageShare, variance: l.imageVariance },
+  ]);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, subtitle: `${r.inputs} inputs × ${r.samples} samples; variance over samples / variance over the data` },
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'layer', type: 'ordinal', sort: order, title: 'layer (input → output)' },
+      y: { field: 'share', type: 'quantitative', title: 'invariance (share of data variance)' },
+      color: { field: 'space', type: 'nominal', title: 'measured in' },
+      tooltip: [{ field: 'layer' }, { field: 'space' }, { field: 'share', format: '.3f' }, { field: 'variance', format: '.4g' }],
+    },
+  };
+}
+
+/** Analysis 3: sensitivity per layer and factor (grouped lines across depth). */
+export function semanticSensitivitySpec(r: SemanticSensitivityResult, title = 'Semantic sensitivity per layer'): TopLevelSpec {
+  const order = r.layers.map((l) => l.layer);
+  const values = r.layers.flatMap((l) => r.factorNames.map((f) => ({ layer: l.layer, factor: f, sensitivity: l.factors[f]!.sensitivity })));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, subtitle: '1 − Var_v(e(t⁻¹(v|z))_F) / Var_data(e(z̄)_F)' },
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'layer', type: 'ordinal', sort: order, title: 'layer (input → output)' },
+      y: { field: 'sensitivity', type: 'quantitative', title: 'sensitivity (share fixed by z)' },
+      color: { field: 'factor', type: 'nominal', sort: r.factorNames },
+    },
+  };
+}
+
+/** Fig. 4: sensitivity per factor over training iterations, with the accuracy dashed. */
+export function trainingDynamicsSpec(r: TrainingDynamicsResult, title = 'Semantic sensitivity during training'): TopLevelSpec {
+  const values = r.checkpoints.flatMap((c) => [
+    ...r.factorNames.map((f) => ({ iteration: c.iteration, series: f, value: c.factors[f]!.sensitivity, kind: 'sensitivity' })),
+    ...(c.accuracy === null ? [] : [{ iteration: c.iteration, series: 'accuracy', value: c.accuracy, kind: 'accuracy' }]),
+  ]);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, subtitle: 'per checkpoint: sensitivity of z (last conv layer) to each factor; accuracy dashed' },
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'iteration', type: 'quantitative', title: 'training iteration' },
+      y: { field: 'value', type: 'quantitative', title: 'sensitivity / accuracy' },
+      color: { field: 'series', type: 'nominal', sort: [...r.factorNames, 'accuracy'] },
+      strokeDash: { field: 'kind', type: 'nominal', title: null },
+    },
+  };
+}
+
+/** Analysis 5: per layer, the relative change of z under the attack and the control, and the variance explained by v. */
+export function attackStatisticsSpec(r: AttackStatistics, title = 'What the attack changes per layer'): TopLevelSpec {
+  const order = r.layers.map((l) => l.layer);
+  const values = r.layers.flatMap((l) => [
+    { layer: l.layer, measure: `‖Δz‖/‖z‖ (${r.config.kind})`, value: l.representationChange },
+    { layer: l.layer, measure: '‖Δz‖/‖z‖ (random sign)', value: l.representationChangeRandom },
+    { layer: l.layer, measure: `Δz̄ / data var (${r.config.kind})`, value: l.zbarChange },
+    { layer: l.layer, measure: 'variance explained by v', value: l.varianceExplainedByV },
+  ]);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, subtitle: `ε = ${r.config.epsilon}; success ${(100 * r.successRate).toFixed(0)}% (control ${(100 * r.successRateRandom).toFixed(0)}%) on ${r.count} images` },
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'layer', type: 'ordinal', sort: order, title: 'layer (input → output)' },
+      y: { field: 'value', type: 'quantitative', title: 'value' },
+      color: { field: 'measure', type: 'nominal' },
+    },
+  };
+}
+
+/** Fig. 7 last row: the model's output distance per modified factor. */
+export function semanticModificationSpec(r: SemanticModificationResult, title = 'Model sensitivity to semantic modifications'): TopLevelSpec {
+  const values = r.factors.flatMap((f) => [
+    { factor: f.factor, against: 'f(x)', distance: f.distance },
+    { factor: f.factor, against: 'f(D(E(x)))', distance: f.distanceFromReconstruction },
+  ]);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, subtitle: `mean ‖f(·) − f(x̄*)‖ on the ${r.output}; the AE alone: ${r.reconstructionDistance.toFixed(3)}` },
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values },
+    mark: 'bar',
+    encoding: {
+      x: { field: 'factor', type: 'nominal', title: 'modified factor' },
+      xOffset: { field: 'against' },
+      y: { field: 'distance', type: 'quantitative', title: 'mean output distance' },
+      color: { field: 'against', type: 'nominal', title: 'compared with' },
+    },
+  };
+}
+
+/** Table 1 as a plot: Fréchet distance per layer for ours (mean ± std), D&B and M&V. */
+export function table1Spec(r: Table1Result, title = 'Fréchet distance of layer visualisations'): TopLevelSpec {
+  const order = r.rows.map((x) => x.layer);
+  const values = r.rows.flatMap((x) => [
+    { layer: x.layer, method: 'ours', fd: x.ours.mean, lo: x.ours.mean - x.ours.std, hi: x.ours.mean + x.ours.std },
+    ...(x.dnb === null ? [] : [{ layer: x.layer, method: 'D&B', fd: x.dnb, lo: x.dnb, hi: x.dnb }]),
+    ...(x.mv === null ? [] : [{ layer: x.layer, method: 'M&V', fd: x.mv, lo: x.mv, hi: x.mv }]),
+  ]);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, subtitle: `features: ${r.features}; ${r.images} images; AE reconstructions: ${r.reconstruction.toFixed(2)}` },
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values },
+    layer: [
+      {
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'layer', type: 'ordinal', sort: order, title: 'layer (input → output)' },
+          y: { field: 'fd', type: 'quantitative', title: 'Fréchet distance (lower is better)' },
+          color: { field: 'method', type: 'nominal' },
+        },
+      },
+      {
+        mark: 'rule',
+        encoding: {
+          x: { field: 'layer', type: 'ordinal', sort: order },
+          y: { field: 'lo', type: 'quantitative' },
+          y2: { field: 'hi' },
+          color: { field: 'method', type: 'nominal' },
+        },
+      },
+    ],
+  };
+}

@@ -1,0 +1,88 @@
+// Known answers for the plain-number measures: variances, the symmetric eigen solver, the
+// Fréchet distance (closed forms for Gaussians), cosine similarity.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Random } from '../../src/engine/random.ts';
+import { columnVariances, cosineSimilarity, frechetDistance, gaussianStats, groupVariances, meanStd, sqrtPsd, symmetricEigen } from '../../src/analysis/stats.ts';
+
+function close(a: number, b: number, tol: number, what: string): void {
+  assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b} (tol ${tol})`);
+}
+
+test('columnVariances and groupVariances are unbiased per-dimension variances', () => {
+  const rows = [1, 10, 2, 20, 3, 30, 4, 40]; // 4 rows × 2 dims
+  const v = columnVariances(rows, 4, 2);
+  close(v[0]!, 5 / 3, 1e-12, 'dim 0');
+  close(v[1]!, 500 / 3, 1e-9, 'dim 1');
+  const g = groupVariances(rows, 2, 2, 2); // groups {rows 0,1} and {rows 2,3}
+  assert.deepEqual(Array.from(g), [0.5, 50, 0.5, 50]);
+  assert.deepEqual(meanStd([2, 4]), { mean: 3, std: Math.SQRT2 });
+});
+
+test('symmetricEigen reconstructs a random symmetric matrix and sqrtPsd squares back', () => {
+  const n = 12;
+  const rng = new Random(3);
+  const b = Array.from({ length: n * n }, () => rng.normal());
+  const a = new Float64Array(n * n); // A = BᵀB (PSD)
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) a[i * n + j]! += b[k * n + i]! * b[k * n + j]!;
+  const { values, vectors } = symmetricEigen(a, n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < n; k++) s += vectors[i * n + k]! * values[k]! * vectors[j * n + k]!;
+      close(s, a[i * n + j]!, 1e-9, `V Λ Vᵀ [${i},${j}]`);
+    }
+  }
+  const r = sqrtPsd(a, n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < n; k++) s += r[i * n + k]! * r[k * n + j]!;
+      close(s, a[i * n + j]!, 1e-8, `√A·√A [${i},${j}]`);
+    }
+  }
+});
+
+test('Fréchet distance: closed forms for known Gaussians', () => {
+  // Diagonal: d² = ‖μ₁ − μ₂‖² + Σ (σ₁ − σ₂)².
+  const d = 3;
+  const diag = (s: number[]) => Float64Array.from({ length: d * d }, (_, k) => (Math.floor(k / d) === k % d ? s[k % d]! ** 2 : 0));
+  const a = { dim: d, mean: Float64Array.from([0, 1, 2]), cov: diag([1, 2, 3]) };
+  const b = { dim: d, mean: Float64Array.from([1, 1, 0]), cov: diag([2, 2, 1]) };
+  close(frechetDistance(a, b), 1 + 4 + (1 - 2) ** 2 + 0 + (3 - 1) ** 2, 1e-9, 'diagonal');
+  // Σ₂ = c²Σ₁ for a full Σ₁: tr(Σ₁ + c²Σ₁ − 2cΣ₁) = (1 − c)² tr Σ₁.
+  const full = Float64Array.from([4, 1, 0.5, 1, 3, 0.2, 0.5, 0.2, 2]);
+  const c = 1.7;
+  const scaled = full.map((x) => c * c * x);
+  close(frechetDistance({ dim: d, mean: new Float64Array(d), cov: full }, { dim: d, mean: new Float64Array(d), cov: scaled }), (1 - c) ** 2 * 9, 1e-9, 'scaled');
+  // Symmetric in its arguments, 0 against itself.
+  close(frechetDistance(b, a), frechetDistance(a, b), 1e-9, 'symmetry');
+  close(frechetDistance({ dim: d, mean: a.mean, cov: full }, { dim: d, mean: a.mean, cov: full }), 0, 1e-9, 'self');
+});
+
+test('Fréchet distance of a Gaussian sample to itself is ~0 and to a shifted copy is the shift²', () => {
+  const rng = new Random(5);
+  const n = 2000;
+  const dim = 8;
+  const x = new Float64Array(n * dim);
+  for (let i = 0; i < n * dim; i++) x[i] = rng.normal() * (1 + (i % dim) / 4);
+  const s = gaussianStats(x, n, dim);
+  close(frechetDistance(s, s), 0, 1e-8, 'self');
+  const shifted = x.map((v, i) => v + (i % dim === 0 ? 2 : 0));
+  close(frechetDistance(s, gaussianStats(shifted, n, dim)), 4, 1e-8, 'shift');
+  // Two independent samples of the same Gaussian: small against the data's total variance
+  // (the estimator's finite-sample bias, here ~0.4%).
+  let trace = 0;
+  for (let k = 0; k < dim; k++) trace += s.cov[k * dim + k]!;
+  const y = new Float64Array(n * dim);
+  for (let i = 0; i < n * dim; i++) y[i] = rng.normal() * (1 + (i % dim) / 4);
+  const fd = frechetDistance(s, gaussianStats(y, n, dim));
+  assert.ok(fd < 0.01 * trace, `two samples of one Gaussian: ${fd} (total variance ${trace})`);
+});
+
+test('cosine similarity', () => {
+  close(cosineSimilarity([1, 0], [0, 1]), 0, 0, 'orthogonal');
+  close(cosineSimilarity([1, 2], [2, 4]), 1, 1e-12, 'parallel');
+  close(cosineSimilarity([1, 2], [-1, -2]), -1, 1e-12, 'opposite');
+  assert.equal(cosineSimilarity([0, 0], [1, 1]), 0);
+});
