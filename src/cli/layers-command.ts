@@ -1,7 +1,8 @@
 /** `inntrospect layers <model-dir|zoo-model>`: every layer with its output shape and whether it is a cut. */
 import { initEngine } from '../engine/index.ts';
 import type { LayerInfo } from '../models/greybox.ts';
-import { loadSplittableModel, ZOO } from '../models/layers-model-node.ts';
+import { ZOO } from '../models/layers-model-node.ts';
+import { loadSplittable } from '../pipeline/splittable-source.ts';
 
 export interface LayersCommandOptions {
   backend?: string;
@@ -20,11 +21,12 @@ export function formatLayerTable(layers: LayerInfo[]): string {
 
 export async function layersCommand(model: string, options: LayersCommandOptions): Promise<void> {
   await initEngine({ backend: options.backend });
-  const { splittable, zoo } = await loadSplittableModel(model);
+  const { splittable, zoo, dispose } = await loadSplittable(model);
   const all = splittable.layers();
   const layers = options.cuts ? all.filter((l) => l.cut) : all;
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ model: splittable.name, inputShape: splittable.inputShape, zoo: zoo ?? null, layers })}\n`);
+    dispose();
     return;
   }
   const head = [
@@ -34,6 +36,7 @@ export async function layersCommand(model: string, options: LayersCommandOptions
     '',
   ];
   process.stdout.write(`${head.join('\n')}${formatLayerTable(layers)}\n`);
+  dispose();
 }
 
 export const zooModelIds = (): string[] => Object.keys(ZOO);

@@ -1,9 +1,10 @@
 /**
  * The `inntrospect` command line. Commands print; the library they call never does.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { engineCommand } from './engine-command.ts';
 import { layersCommand, zooModelIds } from './layers-command.ts';
+import { trainCommand } from './train-command.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -26,6 +27,26 @@ export function buildProgram(): Command {
     .option('--cuts', 'list only the clean cut points')
     .option('--json', 'print one JSON object')
     .action(layersCommand);
+  program
+    .command('train')
+    .description('Train a model in a run folder (runs/<time>_<name>/): ae, classifier, cinn (t for one layer) or iin (e). Config overrides: --key.sub=value (e.g. --train.steps=500).')
+    .argument('<kind>', 'ae | classifier | cinn | iin')
+    .argument('[overrides...]', 'dotted config overrides, --key.sub=value')
+    .option('-p, --preset <name>', 'tiny (about a minute) or default (sized for 2 CPU cores)', 'default')
+    .option('-c, --config <file...>', 'JSON config files, merged left to right over the preset')
+    .option('--ae <model>', 'cinn/iin: the trained autoencoder (model file or run folder)')
+    .option('--model <model>', 'cinn: the classifier under study (model file or run folder)')
+    .option('--layer <name>', "cinn: the classifier's layer to interpret")
+    .option('-n, --name <name>', 'run name (folder suffix)')
+    .option('--runs <dir>', 'parent folder of run folders', 'runs')
+    .option('--resume <run>', 'continue a run from its last checkpoint (same data order and random streams)')
+    .option('--checkpoint-every <steps>', 'write a resumable checkpoint every N steps', '200')
+    .option('--sample-every <steps>', 'write sample images every N steps (0: at the end only)', '0')
+    .option('--eval-every <steps>', 'evaluate on held-out data every N steps (0: at the end only)', '0')
+    .option('-b, --backend <name>', 'backend (default: $INNTROSPECT_BACKEND or wasm)')
+    .addOption(new Option('--crash-after-step <n>', 'testing: kill the process (SIGKILL) after step n').hideHelp())
+    .allowUnknownOption(true)
+    .action((kind: string, overrides: string[], options) => trainCommand(kind, overrides, options));
   return program;
 }
 

@@ -1,0 +1,164 @@
+/**
+ * Training job for the semantic INN e (paper Eq. 6; IIN's FactorTrainer, digest §4.2–4.3):
+ * pairs of ColorMNIST images that share a factor (digit | colour, or digit | foreground |
+ * background on the fg/bg variant), z̄ from the frozen AE (a posterior sample, as the
+ * reference), factor loss with ρ, residual never shared.
+ */
+import { tf } from '../../engine/index.ts';
+import { Random } from '../../engine/random.ts';
+import { colorMnistPairs, type PairSampler, type PairSamplerState } from '../../data/index.ts';
+import type { Autoencoder } from '../../models/autoencoder.ts';
+import { DEFAULT_IIN_CONFIG, SemanticINN, type IinConfig } from '../../flows/iin.ts';
+import { loadFlow, saveFlow } from '../../flows/serialize.ts';
+import { createFlowOptimizer, iinTrainStep } from '../../flows/train-step.ts';
+import { DEFAULT_DATA_CONFIG, asColorMnist, loadData, type DataConfig } from '../data-spec.ts';
+import { gridPng } from '../image-grid.ts';
+import { readModelOfKind } from '../model-files.ts';
+import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
+import { TRAIN_STATE_FORMAT, type SampleImage, type TrainingJob, type TrainState } from '../job.ts';
+import type { DeepPartial } from '../../config/config.ts';
+import type { ColorMnistDataset } from '../../data/color-mnist.ts';
+
+export interface IinJobConfig {
+  seed: number;
+  steps: number;
+  /** Pairs per step (reference: 25). */
+  batchSize: number;
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  /** ColorMNIST ('colormnist': digit | colour; 'colormnist-fgbg': digit | foreground | background). */
+  data: DataConfig;
+  /** The trained autoencoder (first stage): a model file or its run folder. */
+  ae: string;
+  /** e's architecture; factor names come from the data; sizes null = equal chunks. */
+  iin: Omit<IinConfig, 'dim' | 'factorNames' | 'seed'>;
+  sampleImages: number;
+}
+
+const { dim: _d, factorNames: _f, seed: _s, ...IIN_ARCH } = DEFAULT_IIN_CONFIG;
+
+export const DEFAULT_IIN_JOB_CONFIG: IinJobConfig = {
+  seed: 0, steps: 4000, batchSize: 64, learningRate: 5e-4, beta1: 0.5, beta2: 0.9,
+  data: DEFAULT_DATA_CONFIG, ae: '', iin: IIN_ARCH, sampleImages: 8,
+};
+
+export const IIN_JOB_PRESETS: Record<'tiny' | 'default', DeepPartial<IinJobConfig>> = {
+  tiny: { steps: 40, batchSize: 16, learningRate: 1e-3, data: { limit: 512, evalImages: 64 }, iin: { numBlocks: 2, hiddenWidth: 32, hiddenDepth: 1 }, sampleImages: 4 },
+  default: {},
+};
+
+export class IinJob implements TrainingJob {
+  readonly kind = 'iin' as const;
+  readonly totalSteps: number;
+  e: SemanticINN;
+  private readonly optimizer: tf.AdamOptimizer;
+  private readonly pairs: PairSampler;
+  private readonly posteriorRng: Random;
+
+  private constructor(readonly config: IinJobConfig, private readonly ae: Autoencoder, private readonly data: ColorMnistDataset, private readonly test: ColorMnistDataset | null) {
+    this.totalSteps = config.steps;
+    this.pairs = colorMnistPairs(data, { batchSize: config.batchSize, seed: config.seed + 1 });
+    this.e = new SemanticINN({ ...config.iin, dim: ae.config.zDim, factorNames: [...this.pairs.factorNames], seed: config.seed });
+    this.optimizer = createFlowOptimizer({ learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2 });
+    this.posteriorRng = new Random(config.seed + 2);
+  }
+
+  static async create(config: IinJobConfig): Promise<IinJob> {
+    const ae = readModelOfKind(config.ae, 'autoencoder', 'train iin --ae').model;
+    const data = await loadData(config.data);
+    return new IinJob(config, ae, asColorMnist(data.train, 'train iin'), data.test ? asColorMnist(data.test, 'train iin') : null);
+  }
+
+  private encode(images: Float32Array, shape: [number, number, number, number]): tf.Tensor2D {
+    return tf.tidy(() => {
+      const post = this.ae.encode(tf.tensor4d(images, shape));
+      const zbar = post.sample(this.posteriorRng);
+      post.dispose();
+      return zbar;
+    });
+  }
+
+  async step(): Promise<Record<string, number>> {
+    const batch = this.pairs.next();
+    const za = this.encode(batch.a.images, batch.shape);
+    const zb = this.encode(batch.b.images, batch.shape);
+    try {
+      const r = iinTrainStep(this.e, this.optimizer, za, zb, Array.from(batch.factors));
+      return { loss: r.loss, lossPerDim: r.lossPerDim };
+    } finally {
+      tf.dispose([za, zb]);
+    }
+  }
+
+  /** Mean correlation of each factor between pair members sharing it, on test pairs. */
+  async evaluate(): Promise<Record<string, number>> {
+    if (!this.test) return {};
+    const sampler = colorMnistPairs(this.test, { batchSize: Math.min(256, this.test.shape[0]), seed: 1, mode: 'frozen' });
+    const batch = sampler.next();
+    const result: Record<string, number> = {};
+    tf.tidy(() => {
+      const fa = this.e.encode(this.ae.encode(tf.tensor4d(batch.a.images, batch.shape)).mean);
+      const fb = this.e.encode(this.ae.encode(tf.tensor4d(batch.b.images, batch.shape)).mean);
+      this.pairs.factorNames.forEach((name, k) => {
+        if (k === this.pairs.residualIndex) return;
+        const rows = Array.from(batch.factors).map((f, i) => (f === k ? i : -1)).filter((i) => i >= 0);
+        if (rows.length < 2) return;
+        const idx = tf.tensor1d(rows, 'int32');
+        const a = tf.gather(fa[name]!, idx);
+        const b = tf.gather(fb[name]!, idx);
+        const center = (t: tf.Tensor) => tf.sub(t, tf.mean(t, 0));
+        const ca = center(a);
+        const cb = center(b);
+        const corr = tf.div(tf.sum(tf.mul(ca, cb), 0), tf.add(tf.sqrt(tf.mul(tf.sum(tf.square(ca), 0), tf.sum(tf.square(cb), 0))), 1e-8));
+        result[`corr_${name}`] = tf.mean(corr).dataSync()[0]!;
+      });
+    });
+    return result;
+  }
+
+  /** Rows: image a, image b, then a with each factor swapped in from b, decoded. */
+  async samples(): Promise<SampleImage[]> {
+    const source = this.test ?? this.data;
+    const sampler = colorMnistPairs(source, { batchSize: Math.min(this.config.sampleImages, source.shape[0]), seed: 3, mode: 'frozen' });
+    const batch = sampler.next();
+    const rows = tf.tidy(() => {
+      const fa = this.e.encode(this.ae.encode(tf.tensor4d(batch.a.images, batch.shape)).mean);
+      const fb = this.e.encode(this.ae.encode(tf.tensor4d(batch.b.images, batch.shape)).mean);
+      const swaps = this.pairs.factorNames.filter((_, k) => k !== this.pairs.residualIndex).map((name) => {
+        const mixed = { ...fa, [name]: fb[name]! };
+        return Float32Array.from(this.ae.decode(this.e.decode(mixed)).dataSync());
+      });
+      return [batch.a.images, batch.b.images, ...swaps];
+    });
+    return [{ name: 'factor-swaps.png', bytes: await gridPng(rows, batch.shape) }];
+  }
+
+  async saveState(step: number): Promise<TrainState> {
+    return {
+      format: TRAIN_STATE_FORMAT, kind: this.kind, step,
+      models: { e: JSON.stringify(saveFlow(this.e)) },
+      optimizers: { e: await saveOptimizerState(this.optimizer) },
+      random: { posterior: this.posteriorRng.state() },
+      data: { pairs: this.pairs.state() },
+    };
+  }
+
+  async restoreState(state: TrainState): Promise<void> {
+    this.e.dispose();
+    this.e = loadFlow<SemanticINN>(JSON.parse(state.models['e']!), 'SemanticINN');
+    await restoreOptimizerState(this.optimizer, state.optimizers['e']!);
+    this.posteriorRng.setState(state.random['posterior']!);
+    this.pairs.setState(state.data['pairs'] as PairSamplerState);
+  }
+
+  finalModels(): Record<string, string> {
+    return { 'model.json': JSON.stringify(saveFlow(this.e)) };
+  }
+
+  dispose(): void {
+    this.e.dispose();
+    this.optimizer.dispose();
+    this.ae.dispose();
+  }
+}
