@@ -64,8 +64,10 @@ export function attackImages(classify: (x: tf.Tensor) => tf.Tensor2D, x: tf.Tens
   const eps = config.epsilon ?? 0.02;
   if (!(eps >= 0)) throw new Error(`attackImages: epsilon must be ≥ 0, got ${eps}`);
   const [lo, hi] = range;
+  // Clip to the value range, but never move a pixel that x already has outside it (so ε = 0 is the identity).
+  const clip = (y: tf.Tensor): tf.Tensor4D => tf.tidy(() => tf.minimum(tf.maximum(y, tf.minimum(x, lo)), tf.maximum(x, hi)) as tf.Tensor4D);
   if (config.kind === 'random') {
-    return tf.tidy(() => tf.clipByValue(tf.add(x, tf.mul(eps, tf.sign(rng.normalTensor(x.shape)))), lo, hi) as tf.Tensor4D);
+    return tf.tidy(() => clip(tf.add(x, tf.mul(eps, tf.sign(rng.normalTensor(x.shape))))));
   }
   const targeted = config.target !== undefined;
   const labels = targeted ? new Array<number>(x.shape[0]).fill(config.target!) : predict(classify, x);
@@ -75,7 +77,7 @@ export function attackImages(classify: (x: tf.Tensor) => tf.Tensor2D, x: tf.Tens
     const g = lossGrad(current);
     const moved = tf.add(current, tf.mul(direction * size, tf.sign(g)));
     const projected = tf.minimum(tf.maximum(moved, tf.sub(x, eps)), tf.add(x, eps));
-    return tf.clipByValue(projected, lo, hi) as tf.Tensor4D;
+    return clip(projected);
   });
   if (config.kind === 'fgsm') return step(x, eps);
   if (config.kind !== 'pgd') throw new Error(`attackImages: kind must be 'fgsm', 'pgd' or 'random', got '${String(config.kind)}'`);
@@ -83,7 +85,7 @@ export function attackImages(classify: (x: tf.Tensor) => tf.Tensor2D, x: tf.Tens
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`attackImages: steps must be a positive integer, got ${steps}`);
   const alpha = config.stepSize ?? (2.5 * eps) / steps;
   let current = config.randomStart
-    ? tf.tidy(() => tf.clipByValue(tf.add(x, rng.uniformTensor(x.shape, -eps, eps)), lo, hi) as tf.Tensor4D)
+    ? tf.tidy(() => clip(tf.add(x, rng.uniformTensor(x.shape, -eps, eps))))
     : tf.clone(x);
   for (let k = 0; k < steps; k++) {
     const next = step(current, alpha);

@@ -1,0 +1,138 @@
+// The measures of docs/analyses.md on synthetic cases with known answers (synthetic.ts):
+// a t that ignores z gives invariance = the data variance (share 1), an identity layer gives 0,
+// a t that fixes some dimensions gives their exact share; semantic sensitivity per factor; FGSM
+// and PGD raise the loss, a perturbation of size 0 changes nothing.
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { tf, initEngine } from '../../src/engine/index.ts';
+import { Random } from '../../src/engine/random.ts';
+import { invariancePerLayer, layerSamples } from '../../src/analysis/invariances.ts';
+import { semanticSensitivity } from '../../src/analysis/semantic-sensitivity.ts';
+import { attackImages, attackStatistics, crossEntropy } from '../../src/analysis/attacks.ts';
+import { imagesTensor } from '../../src/analysis/context.ts';
+import { imageMixing } from '../../src/analysis/mixing.ts';
+import { semanticModification } from '../../src/analysis/semantic-modification.ts';
+import { trainingDynamics } from '../../src/analysis/training-dynamics.ts';
+import { STDS, gaussianImages, linearClassifier, partialFlow, syntheticContext } from './synthetic.ts';
+
+before(async () => {
+  await initEngine({ backend: 'wasm' });
+});
+
+const data = gaussianImages(3000, 11);
+const within = (a: number, b: number, rel: number, what: string) => assert.ok(Math.abs(a - b) <= rel * Math.abs(b), `${what}: ${a} vs ${b} (±${100 * rel}%)`);
+
+test('a t that ignores z gives invariance equal to the data variance; an identity layer gives 0', () => {
+  const ctx = syntheticContext(data, []);
+  const before = tf.memory().numTensors;
+  const ignores = invariancePerLayer(ctx, { inputs: 64, samples: 64, dataImages: 3000, seed: 1 });
+  const l = ignores.layers[0]!;
+  const trueTotal = STDS.reduce((s, x) => s + x * x, 0);
+  within(ignores.dataZbarVariance, trueTotal, 0.06, 'data variance of z̄');
+  within(l.zbarVariance, trueTotal, 0.06, 'variance over samples');
+  within(l.zbarShare, 1, 0.06, 'share');
+  within(l.imageShare, 1, 0.06, 'image share');
+  const identity = invariancePerLayer(syntheticContext(data, [0, 1, 2, 3]), { inputs: 16, samples: 8, seed: 1 });
+  assert.equal(identity.layers[0]!.zbarVariance, 0);
+  assert.equal(identity.layers[0]!.imageShare, 0);
+  assert.equal(tf.memory().numTensors, before + 4, 'no tensor leaks (the 4 are the second context\'s constants)');
+});
+
+test('a t that fixes dimensions {0, 2} leaves exactly the other dimensions\' share to v', () => {
+  const r = invariancePerLayer(syntheticContext(data, [0, 2]), { inputs: 64, samples: 64, dataImages: 3000, seed: 2 });
+  const total = STDS.reduce((s, x) => s + x * x, 0);
+  const expected = (STDS[1]! ** 2 + STDS[3]! ** 2) / total;
+  within(r.layers[0]!.zbarShare, expected, 0.08, 'share of dims 1, 3');
+});
+
+test('semantic sensitivity: factor a fixed by z → 1, factor b left to v → 0', () => {
+  const r = semanticSensitivity(syntheticContext(data, [0, 1]), { inputs: 64, samples: 64, dataImages: 3000, seed: 3 });
+  const f = r.layers[0]!.factors;
+  assert.equal(f.a!.sensitivity, 1);
+  assert.ok(Math.abs(f.b!.sensitivity) < 0.08, `b: ${f.b!.sensitivity}`);
+  within(r.dataVariance.b!, (STDS[2]! ** 2 + STDS[3]! ** 2) / 2, 0.08, 'data variance of b');
+});
+
+test('training dynamics: sensitivity per checkpoint follows which dimensions z fixes; accuracy measured when missing', () => {
+  const ctx = syntheticContext(data, []);
+  const phi = ctx.layers[0]!.phi;
+  const clf = linearClassifier();
+  const r = trainingDynamics(ctx, [
+    { iteration: 0, layer: { phi, t: partialFlow([]) }, accuracy: 0.1 },
+    { iteration: 10, layer: { phi, t: partialFlow([0, 1]) }, classify: clf.classify },
+    { iteration: 20, layer: { phi, t: partialFlow([0, 1, 2, 3]) }, accuracy: 0.9 },
+  ], { inputs: 32, samples: 32, seed: 4, showInputs: 2, showSamples: 3 });
+  const a = r.checkpoints.map((c) => c.factors.a!.sensitivity);
+  assert.ok(Math.abs(a[0]!) < 0.15 && a[1] === 1 && a[2] === 1, `a over checkpoints: ${a}`);
+  assert.ok(r.checkpoints[1]!.accuracy! > 0.5, `measured accuracy ${r.checkpoints[1]!.accuracy}`);
+  assert.equal(r.shown.length, 2);
+  assert.deepEqual(r.shown[0]!.samples.shape, [6, 2, 2, 1]);
+  clf.dispose();
+});
+
+test('layer samples: an identity layer reproduces the input in every sample (cosine 1, zero variance)', () => {
+  const r = layerSamples(syntheticContext(data, [0, 1, 2, 3]), { layer: 'fix0123', count: 3, samples: 4, seed: 5 });
+  assert.deepEqual(r.samples.shape, [12, 2, 2, 1]);
+  assert.ok(r.varianceMaps.every((v) => v === 0));
+  within(r.reencoding.samples, 1, 1e-6, 'cosine of re-encoded samples');
+  assert.ok(r.reencoding.randomPairs < 0.99);
+});
+
+test('FGSM and PGD increase the loss; a perturbation of size 0 changes nothing; targeted moves towards the target', () => {
+  const { classify, dispose } = linearClassifier();
+  const rng = new Random(6);
+  const idx = Array.from({ length: 64 }, (_, i) => i);
+  const x = imagesTensor(data, idx);
+  const labels = Array.from(tf.argMax(classify(x), 1).dataSync());
+  const loss = (img: tf.Tensor) => tf.tidy(() => crossEntropy(classify(img), labels).dataSync()[0]!);
+  const clean = loss(x);
+  for (const kind of ['fgsm', 'pgd'] as const) {
+    const adv = attackImages(classify, x, [-1, 1], { kind, epsilon: 0.1, steps: 5 }, rng);
+    assert.ok(loss(adv) > clean + 1e-3, `${kind}: ${loss(adv)} vs clean ${clean}`);
+    const linf = tf.max(tf.abs(tf.sub(adv, x))).dataSync()[0]!;
+    assert.ok(linf <= 0.1 + 1e-6, `${kind} leaves the ε-ball: ${linf}`);
+    const none = attackImages(classify, x, [-1, 1], { kind, epsilon: 0 }, rng);
+    assert.equal(tf.max(tf.abs(tf.sub(none, x))).dataSync()[0], 0, `${kind} with ε = 0`);
+    tf.dispose([adv, none]);
+  }
+  const targeted = attackImages(classify, x, [-10, 10] as unknown as [-1, 1], { kind: 'pgd', epsilon: 1, steps: 10, target: 1 }, rng);
+  const hits = Array.from(tf.argMax(classify(targeted), 1).dataSync()).filter((c) => c === 1).length;
+  assert.ok(hits > labels.filter((c) => c === 1).length, `targeted hits ${hits}`);
+  tf.dispose([x, targeted]);
+  dispose();
+});
+
+test('attack statistics: ε = 0 changes no representation; an attack changes z and flips predictions', () => {
+  const ctx = syntheticContext(data, [0, 1]);
+  const zero = attackStatistics(ctx, { kind: 'fgsm', epsilon: 0, count: 32, invarianceInputs: 8, invarianceSamples: 8, seed: 7 });
+  assert.equal(zero.layers[0]!.representationChange, 0);
+  assert.equal(zero.layers[0]!.zbarChange, 0);
+  assert.equal(zero.successRate, 0);
+  const hit = attackStatistics(ctx, { kind: 'pgd', epsilon: 0.5, steps: 5, count: 32, invarianceInputs: 16, invarianceSamples: 16, seed: 7 });
+  assert.ok(hit.loss.adversarial > hit.loss.clean, `loss ${hit.loss.adversarial} vs ${hit.loss.clean}`);
+  assert.ok(hit.layers[0]!.representationChange > 0);
+  assert.ok(hit.successRate > hit.successRateRandom, `success ${hit.successRate} vs control ${hit.successRateRandom}`);
+  assert.ok(hit.meanLinf <= 0.5 + 1e-6);
+  within(hit.layers[0]!.varianceExplainedByV, (STDS[2]! ** 2 + STDS[3]! ** 2) / STDS.reduce((s, x) => s + x * x, 0), 0.25, 'variance explained by v');
+});
+
+test('mixing: the diagonal gives back the image; semantic modification swaps exactly the factor', () => {
+  const ctx = syntheticContext(data, [0, 1]);
+  const idx = [3, 8, 21];
+  const m = imageMixing(ctx, { layer: 'fix01', invarianceIndices: idx, representationIndices: idx });
+  for (let i = 0; i < 3; i++) {
+    const got = m.mixed.data.subarray((i * 3 + i) * 4, (i * 3 + i + 1) * 4);
+    const want = data.images.subarray(idx[i]! * 4, idx[i]! * 4 + 4);
+    got.forEach((v, d) => assert.ok(Math.abs(v - want[d]!) < 1e-4, `diagonal ${i}, dim ${d}: ${v} vs ${want[d]}`));
+  }
+  const r = semanticModification(ctx, { factors: ['a', 'b'], showInputs: 2, count: 16, seed: 8 });
+  const fa = r.factors[0]!;
+  for (let i = 0; i < 2; i++) {
+    const got = fa.modified.data.subarray(i * 4, i * 4 + 4);
+    const partner = data.images.subarray(fa.partners[i]! * 4, fa.partners[i]! * 4 + 4);
+    const own = data.images.subarray(r.indices[i]! * 4, r.indices[i]! * 4 + 4);
+    assert.deepEqual(Array.from(got), [partner[0], partner[1], own[2], own[3]]);
+  }
+  assert.equal(r.reconstructionDistance, 0, 'an identity AE adds nothing');
+  assert.ok(fa.distance > r.factors[1]!.distance, 'the classifier weighs dims 0–1 more than 2–3');
+});
