@@ -53,7 +53,11 @@ function poolInfo(attrs: NamedAttrMap, xShape: number[]): backend_util.Conv2DInf
 /** The fused-activation attributes of FusedConv2D / FusedDepthwiseConv2D. */
 const fusedAttrs = (attrs: NamedAttrMap): Attrs => ({ activation: attrs['activation'], leakyreluAlpha: attrs['leakyreluAlpha'] });
 
-const notNHWC = (attrs: NamedAttrMap) => attrs['dataFormat'] !== undefined && attrs['dataFormat'] !== 'NHWC';
+/** libtorch's matmul, convolution and pooling kernels are float-only; tfjs also accepts int32. */
+const notFloat = (inputs: TensorInfo[]) => inputs.some((info) => info !== undefined && info.dtype !== 'float32');
+
+const notNHWC = (attrs: NamedAttrMap, inputs: TensorInfo[]) =>
+  (attrs['dataFormat'] !== undefined && attrs['dataFormat'] !== 'NHWC') || notFloat(inputs);
 
 function conv(depthwise: boolean, inputs: readonly string[]): NativeKernelSpec {
   return {
@@ -94,6 +98,7 @@ function pool(inputs: readonly string[], poolInput: number): NativeKernelSpec {
         pads: [p.top, p.bottom, p.left, p.right],
       };
     },
+    fallbackWhen: (_attrs, infos) => notFloat(infos),
     outShape: poolInput === 0 ? (attrs, [x]) => poolInfo(attrs, x!.shape).outShape : (_attrs, infos) => infos[poolInput]!.shape,
   };
 }
@@ -122,8 +127,8 @@ export const NATIVE_KERNELS: Record<string, NativeKernelSpec> = {
   AddN: { inputs: 'list' },
   Select: { inputs: ['condition', 't', 'e'] },
 
-  BatchMatMul: { inputs: AB },
-  _FusedMatMul: { inputs: ['a', 'b', 'bias', 'preluActivationWeights'] },
+  BatchMatMul: { inputs: AB, fallbackWhen: (_attrs, infos) => notFloat(infos) },
+  _FusedMatMul: { inputs: ['a', 'b', 'bias', 'preluActivationWeights'], fallbackWhen: (_attrs, infos) => notFloat(infos) },
 
   Conv2D: conv(false, ['x', 'filter']),
   FusedConv2D: conv(false, ['x', 'filter', 'bias', 'preluActivationWeights']),
