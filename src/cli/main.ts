@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { engineCommand } from './engine-command.ts';
 import { layersCommand, zooModelIds } from './layers-command.ts';
 import { trainCommand } from './train-command.ts';
+import { checkCommand } from './check-command.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -47,6 +48,14 @@ export function buildProgram(): Command {
     .addOption(new Option('--crash-after-step <n>', 'testing: kill the process (SIGKILL) after step n').hideHelp())
     .allowUnknownOption(true)
     .action((kind: string, overrides: string[], options) => trainCommand(kind, overrides, options));
+  program
+    .command('check')
+    .description('Invertibility self-check of a saved t or e: round-trip error, log-det cancellation, log-det vs the numerical Jacobian.')
+    .argument('<model>', 'a cinn or iin model file, or its run folder')
+    .option('-s, --samples <n>', 'samples to check', '4')
+    .option('--json', 'print one JSON object')
+    .option('-b, --backend <name>', 'backend (default: $INNTROSPECT_BACKEND or wasm)')
+    .action(checkCommand);
   return program;
 }
 

@@ -60,6 +60,14 @@ describe('inntrospect train (tiny preset)', () => {
     const tOut = lastJson(t.stdout);
     assert.ok(Number.isFinite((tOut['evaluation'] as Record<string, number>)['testNllPerDim']));
     assert.ok(readdirSync(join(tOut['run'] as string, 'samples')).includes('step-00000040-samples.png'));
+    const check = cli(['check', tOut['run'] as string, '--json']);
+    assert.equal(check.status, 0, check.stderr);
+    const report = lastJson(check.stdout);
+    assert.equal(report['ok'], true);
+    assert.ok((report['roundTripError'] as number) < 1e-4 && (report['jacobianError'] as number) < 1e-2);
+    const notFlow = cli(['check', aeRun]);
+    assert.equal(notFlow.status, 1);
+    assert.match(notFlow.stderr, /is an autoencoder; check works on invertible models/);
     const e = cli(['train', 'iin', '--preset', 'tiny', '--runs', runs, '--name', 'iin', '--ae', aeRun]);
     assert.equal(e.status, 0, e.stderr);
     const eval_ = lastJson(e.stdout)['evaluation'] as Record<string, number>;

@@ -7,7 +7,7 @@ import { before, test } from 'node:test';
 import { tf, initEngine } from '../../src/engine/index.ts';
 import { Random } from '../../src/engine/random.ts';
 import { ConditionalINN, HALF_LOG_2PI, cinnTrainStep, createFlowOptimizer, setLearningRate } from '../../src/flows/index.ts';
-import { logAbsDet, solve } from './linalg.ts';
+import { logAbsDet, solve } from '../../src/flows/linalg.ts';
 
 before(async () => {
   await initEngine({ backend: 'wasm' });

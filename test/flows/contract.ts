@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { tf } from '../../src/engine/index.ts';
 import type { InvertibleModule } from '../../src/flows/module.ts';
 import { loadFlow, saveFlow } from '../../src/flows/serialize.ts';
-import { logAbsDet } from './linalg.ts';
+import { numericalLogDet } from '../../src/flows/invertibility-check.ts';
 
 export interface ContractSubject {
   /** The module, already initialised (ActNorm) by the builder. */
@@ -49,35 +49,7 @@ function run(m: InvertibleModule, x: tf.Tensor2D, c: tf.Tensor | undefined, dir:
   return out;
 }
 
-/**
- * log|det ∂f/∂x| per sample from central differences of f (float32 evaluation, float64 LU).
- * Every sample is perturbed at once along the same coordinate, since each output row depends on
- * its own input row only.
- */
-export function numericalLogDet(m: InvertibleModule, x: tf.Tensor2D, c: tf.Tensor | undefined, eps: number, dir: 'forward' | 'inverse' = 'forward'): number[] {
-  const [batch, dim] = x.shape;
-  const xs = x.dataSync();
-  const jac = Array.from({ length: batch }, () => new Float64Array(dim * dim));
-  for (let j = 0; j < dim; j++) {
-    const plus = Float32Array.from(xs);
-    const minus = Float32Array.from(xs);
-    for (let b = 0; b < batch; b++) {
-      plus[b * dim + j]! += eps;
-      minus[b * dim + j]! -= eps;
-    }
-    // The actual float32 step, so the difference quotient uses what was evaluated.
-    const xp = tf.tensor2d(plus, [batch, dim]);
-    const xm = tf.tensor2d(minus, [batch, dim]);
-    const yp = run(m, xp, c, dir).output;
-    const ym = run(m, xm, c, dir).output;
-    tf.dispose([xp, xm]);
-    for (let b = 0; b < batch; b++) {
-      const h = plus[b * dim + j]! - minus[b * dim + j]!;
-      for (let i = 0; i < dim; i++) jac[b]![i * dim + j] = (yp[b * dim + i]! - ym[b * dim + i]!) / h;
-    }
-  }
-  return jac.map((J) => logAbsDet(J, dim));
-}
+export { numericalLogDet };
 
 /**
  * Registers the contract tests for one module. `build` runs inside the first test (after the

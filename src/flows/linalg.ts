@@ -1,5 +1,5 @@
-// Small float64 linear algebra for the flow tests: log|det| by LU with partial pivoting, and
-// matrix products for the analytic Gaussian of the learning test.
+// Small float64 linear algebra: log|det| by LU with partial pivoting (the Jacobian check of
+// invertibility-check.ts and the flow tests) and a linear solve for the analytic learning test.
 
 /** log|det A| of an n×n row-major matrix (−Infinity if singular). */
 export function logAbsDet(matrix: ArrayLike<number>, n: number): number {
