@@ -59,13 +59,15 @@ export function trainDirectDecoder(layer: Pick<AnalysedLayer, 'phi'>, data: Imag
   const rng = new Random(seed);
   const zSize = tf.tidy(() => rowSize(layer.phi(imagesTensor(data, [0])).shape));
   const chans = Array.from({ length: upsamplings }, (_, i) => Math.max(8, channels >> i));
-  const init = (shape: number[], fanIn: number) => tf.variable(rng.normalTensor(shape, 0, Math.sqrt(2 / fanIn)));
+  // tf.variable keeps its initial tensor alive, so build each one inside tidy.
+  const init = (shape: number[], fanIn: number) => tf.tidy(() => tf.variable(rng.normalTensor(shape, 0, Math.sqrt(2 / fanIn))));
+  const zeros = (shape: number[]) => tf.tidy(() => tf.variable(tf.zeros(shape)));
   const vars: tf.Variable[] = [];
   const add = (v: tf.Variable) => (vars.push(v), v);
   const w1 = add(init([zSize, hidden], zSize));
-  const b1 = add(tf.variable(tf.zeros([hidden])));
+  const b1 = add(zeros([hidden]));
   const w2 = add(init([hidden, s * s * chans[0]!], hidden));
-  const b2 = add(tf.variable(tf.zeros([s * s * chans[0]!])));
+  const b2 = add(zeros([s * s * chans[0]!]));
   const ups = chans.map((cin, i) => {
     const cout = i + 1 < chans.length ? chans[i + 1]! : c;
     return add(init([4, 4, cout, cin], 4 * cin));
@@ -134,10 +136,10 @@ export function gradientInversion(
   const [lo, hi] = valueRange;
   const centre = (lo + hi) / 2;
   const half = (hi - lo) / 2;
-  const u = tf.variable(tf.zeros([b, ...imageShape]));
+  const u = tf.tidy(() => tf.variable(tf.zeros([b, ...imageShape])));
   const toImage = () => tf.add(centre, tf.mul(half, tf.tanh(u))) as tf.Tensor4D;
   const targetFlat = tf.reshape(target, [b, -1]);
-  const targetNorm = tf.maximum(tf.sum(tf.square(targetFlat), 1), 1e-12);
+  const targetNorm = tf.tidy(() => tf.maximum(tf.sum(tf.square(targetFlat), 1), 1e-12));
   const featureLoss = (x: tf.Tensor4D) => tf.mean(tf.div(tf.sum(tf.square(tf.sub(tf.reshape(layer.phi(x), [b, -1]), targetFlat)), 1), targetNorm));
   const optimizer = tf.train.adam(learningRate);
   const losses: number[] = [];

@@ -1,0 +1,277 @@
+/**
+ * The analyses as commands: each takes parsed options and an `AnalysisContext` (built by the
+ * caller from run folders or zoo files), runs the library function of src/analysis/, and writes
+ * its figure (PNG; SVG too for plots) and its numbers (JSON) into `out`. Returns the paths
+ * written and the numbers. Nothing is printed; progress goes to `onProgress`.
+ *
+ * Files (per command):
+ *   samples       samples-<layer>.png, samples-<layer>.json
+ *   invariance    invariance-per-layer.{json,svg,png}
+ *   semantic      semantic-sensitivity.{json,svg,png}
+ *   dynamics      training-dynamics.{json,svg,png}, training-dynamics-samples.png
+ *   attack        attack-<kind>.png, attack-<kind>.json, attack-<kind>-stats.{svg,png}
+ *   modify        semantic-modification.{png,json}, semantic-modification-distance.{svg,png}
+ *   mix           mixing-<layer>.{png,json}
+ *   compare       compare-models.{png,json}
+ *   table1        table1.{json,md,svg,png}, table1-examples.png
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TopLevelSpec } from 'vega-lite';
+import type { AnalysisContext, ImageArray } from '../analysis/context.ts';
+import { invariancePerLayer, layerSamples, type InvariancePerLayerOptions, type LayerSamplesOptions } from '../analysis/invariances.ts';
+import { semanticSensitivity, type SemanticSensitivityOptions } from '../analysis/semantic-sensitivity.ts';
+import { trainingDynamics, type TrainingCheckpoint, type TrainingDynamicsOptions } from '../analysis/training-dynamics.ts';
+import { attackStatistics, attackVisualization, type AttackStatisticsOptions } from '../analysis/attacks.ts';
+import { semanticModification, type SemanticModificationOptions } from '../analysis/semantic-modification.ts';
+import { imageMixing, type MixingOptions } from '../analysis/mixing.ts';
+import { compareModels, type ComparedModel, type CompareModelsOptions } from '../analysis/compare-models.ts';
+import { table1, type Table1Options } from '../analysis/table1.ts';
+import { imageGridPng } from '../figures/image-grid.ts';
+import { attackStatisticsSpec, invariancePerLayerSpec, renderSvg, semanticModificationSpec, semanticSensitivitySpec, table1Spec, trainingDynamicsSpec } from '../figures/plots.ts';
+import { svgToPng } from '../figures/png.ts';
+import { tileFromHeatmap, tileFromImage, type Tile } from '../figures/tiles.ts';
+import { writeJsonAtomic } from '../runs/atomic-file.ts';
+
+/** What every command returns: the files written (absolute or relative to the cwd, as `out` is) and the numbers. */
+export interface CommandResult<N> {
+  files: string[];
+  numbers: N;
+}
+
+/** Options every command takes besides its analysis' own. */
+export interface OutputOptions {
+  /** Output folder (created if missing). */
+  out: string;
+  /** Enlargement of image tiles in grids. Default 3. */
+  scale?: number;
+}
+
+class Writer {
+  readonly files: string[] = [];
+  constructor(readonly out: string) {
+    mkdirSync(out, { recursive: true });
+  }
+
+  json(name: string, value: unknown): void {
+    const path = join(this.out, name);
+    writeJsonAtomic(path, value);
+    this.files.push(path);
+  }
+
+  text(name: string, value: string): void {
+    const path = join(this.out, name);
+    writeFileSync(path, value);
+    this.files.push(path);
+  }
+
+  async png(name: string, data: Buffer): Promise<void> {
+    const path = join(this.out, name);
+    writeFileSync(path, data);
+    this.files.push(path);
+  }
+
+  /** Writes <base>.svg and <base>.png of a Vega-Lite spec. */
+  async plot(base: string, spec: TopLevelSpec): Promise<void> {
+    const svg = await renderSvg(spec);
+    this.text(`${base}.svg`, svg);
+    await this.png(`${base}.png`, await svgToPng(svg));
+  }
+}
+
+function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
+function tiles(images: ImageArray, from = 0, to = images.shape[0]): Tile[] {
+  const out: Tile[] = [];
+  for (let i = from; i < to; i++) out.push(tileFromImage(images, i));
+  return out;
+}
+
+function className(ctx: AnalysisContext, c: number): string {
+  return ctx.data.classNames[c] ?? String(c);
+}
+
+/** Analysis 1: rows [x, D(E(x)), x̄₁ … x̄ₙ, mean, variance] per input. */
+export async function samplesCommand(ctx: AnalysisContext, options: LayerSamplesOptions & OutputOptions): Promise<CommandResult<Record<string, unknown>>> {
+  const w = new Writer(options.out);
+  const r = layerSamples(ctx, options);
+  const n = r.samplesPerInput;
+  const maxVar = Math.max(...r.varianceMaps);
+  const rows = r.indices.map((_, i) => [
+    tileFromImage(r.inputs, i),
+    tileFromImage(r.reconstructions, i),
+    ...tiles(r.samples, i * n, (i + 1) * n),
+    tileFromImage(r.meanMaps, i),
+    tileFromHeatmap(r.varianceMaps, r.varianceMapShape, i, maxVar),
+  ]);
+  const columnLabels = ['x', 'D(E(x))', ...Array.from({ length: n }, (_, k) => `x̄${k + 1}`), 'mean', 'variance'];
+  await w.png(`samples-${safeName(r.layer)}.png`, await imageGridPng(rows, { scale: options.scale, columnLabels, title: `${ctx.modelName ?? 'model'} · ${r.layer}: x̄ = D(t⁻¹(v|Φ(x))), v ~ N(0, I)` }));
+  const numbers = {
+    layer: r.layer,
+    indices: r.indices,
+    samplesPerInput: n,
+    meanPixelVariance: r.varianceMaps.reduce((s, v) => s + v, 0) / r.varianceMaps.length,
+    varianceMapMax: maxVar,
+    reencoding: r.reencoding,
+  };
+  w.json(`samples-${safeName(r.layer)}.json`, numbers);
+  return { files: w.files, numbers };
+}
+
+/** Analysis 2. */
+export async function invarianceCommand(ctx: AnalysisContext, options: InvariancePerLayerOptions & OutputOptions) {
+  const w = new Writer(options.out);
+  const r = invariancePerLayer(ctx, options);
+  w.json('invariance-per-layer.json', r);
+  await w.plot('invariance-per-layer', invariancePerLayerSpec(r, `Invariance per layer · ${ctx.modelName ?? 'model'}`));
+  return { files: w.files, numbers: r };
+}
+
+/** Analysis 3. */
+export async function semanticCommand(ctx: AnalysisContext, options: SemanticSensitivityOptions & OutputOptions) {
+  const w = new Writer(options.out);
+  const r = semanticSensitivity(ctx, options);
+  w.json('semantic-sensitivity.json', r);
+  await w.plot('semantic-sensitivity', semanticSensitivitySpec(r, `Semantic sensitivity · ${ctx.modelName ?? 'model'}`));
+  return { files: w.files, numbers: r };
+}
+
+/** Analysis 4. */
+export async function dynamicsCommand(ctx: AnalysisContext, checkpoints: readonly TrainingCheckpoint[], options: TrainingDynamicsOptions & OutputOptions) {
+  const w = new Writer(options.out);
+  const r = trainingDynamics(ctx, checkpoints, options);
+  const { shown, ...numbers } = r;
+  w.json('training-dynamics.json', { ...numbers, shownIterations: shown.map((s) => s.iteration) });
+  await w.plot('training-dynamics', trainingDynamicsSpec(r));
+  const rows: Tile[][] = [];
+  const rowLabels: string[] = [];
+  for (const s of shown) {
+    for (let i = 0; i < s.inputs.shape[0]; i++) {
+      rows.push([tileFromImage(s.inputs, i), ...tiles(s.samples, i * s.samplesPerInput, (i + 1) * s.samplesPerInput)]);
+      rowLabels.push(`it ${s.iteration}`);
+    }
+  }
+  if (rows.length > 0) {
+    const n = shown[0]!.samplesPerInput;
+    await w.png('training-dynamics-samples.png', await imageGridPng(rows, { scale: options.scale, rowLabels, columnLabels: ['x', ...Array.from({ length: n }, (_, k) => `x̄${k + 1}`)], title: 'Samples at two checkpoints (same x, same v)' }));
+  }
+  return { files: w.files, numbers };
+}
+
+/** Analysis 5: the figure for a few inputs and the batch numbers. */
+export async function attackCommand(ctx: AnalysisContext, options: AttackStatisticsOptions & OutputOptions & { showInputs?: number }) {
+  const w = new Writer(options.out);
+  const kind = options.kind ?? 'fgsm';
+  const tag = `${kind}${options.target !== undefined ? `-target${options.target}` : ''}`;
+  const vis = attackVisualization(ctx, { ...options, count: options.showInputs ?? 4, indices: undefined });
+  const rows: Tile[][] = [];
+  const rowLabels: string[] = [];
+  vis.indices.forEach((_, i) => {
+    const p = vis.predictions;
+    rows.push([tileFromImage(vis.inputs, i), tileFromImage(vis.adversarial, i), tileFromImage(vis.random, i)]);
+    rowLabels.push(`x: ${className(ctx, p.clean[i]!)} → ${className(ctx, p.adversarial[i]!)} (rand ${className(ctx, p.random[i]!)})`);
+    for (const l of vis.layers) {
+      rows.push([tileFromImage(l.clean, i), tileFromImage(l.adversarial, i), tileFromImage(l.random, i)]);
+      rowLabels.push(l.layer);
+    }
+  });
+  await w.png(`attack-${tag}.png`, await imageGridPng(rows, {
+    scale: options.scale,
+    rowLabels,
+    columnLabels: ['clean', `${kind} ε=${vis.config.epsilon}`, 'random sign'],
+    title: 'Rows per layer: D(t⁻¹(v|Φ(·))), v = t(E(x)|Φ(x))',
+  }));
+  const stats = attackStatistics(ctx, options);
+  const numbers = { figure: { indices: vis.indices, predictions: vis.predictions }, ...stats };
+  w.json(`attack-${tag}.json`, numbers);
+  await w.plot(`attack-${tag}-stats`, attackStatisticsSpec(stats));
+  return { files: w.files, numbers };
+}
+
+/** Analysis 6. */
+export async function modifyCommand(ctx: AnalysisContext, options: SemanticModificationOptions & OutputOptions) {
+  const w = new Writer(options.out);
+  const r = semanticModification(ctx, options);
+  const rows = r.indices.map((_, i) => [
+    tileFromImage(r.inputs, i),
+    tileFromImage(r.reconstructions, i),
+    ...r.factors.flatMap((f) => [tileFromImage(f.partnerImages, i), tileFromImage(f.modified, i)]),
+  ]);
+  const columnLabels = ['x', 'D(E(x))', ...r.factors.flatMap((f) => [`${f.factor} from`, `x̄* (${f.factor})`])];
+  await w.png('semantic-modification.png', await imageGridPng(rows, { scale: options.scale, columnLabels, title: 'Replace one factor of e(E(x)) by another image\'s, decode D(e⁻¹(·))' }));
+  const numbers = {
+    indices: r.indices,
+    output: r.output,
+    reconstructionDistance: r.reconstructionDistance,
+    factors: r.factors.map((f) => ({ factor: f.factor, partners: f.partners, distance: f.distance, distanceFromReconstruction: f.distanceFromReconstruction, predictionChangeRate: f.predictionChangeRate })),
+  };
+  w.json('semantic-modification.json', numbers);
+  await w.plot('semantic-modification-distance', semanticModificationSpec(r));
+  return { files: w.files, numbers };
+}
+
+/** Analysis 7: a grid with the v-images down the left and the z-images along the top. */
+export async function mixCommand(ctx: AnalysisContext, options: MixingOptions & OutputOptions) {
+  const w = new Writer(options.out);
+  const r = imageMixing(ctx, options);
+  const cols = r.representationIndices.length;
+  const rows: (Tile | null)[][] = [[null, ...tiles(r.representationImages)]];
+  r.invarianceIndices.forEach((_, i) => rows.push([tileFromImage(r.invarianceImages, i), ...tiles(r.mixed, i * cols, (i + 1) * cols)]));
+  await w.png(`mixing-${safeName(r.layer)}.png`, await imageGridPng(rows, { scale: options.scale, title: `${r.layer}: D(t⁻¹(v(row) | z(column)))` }));
+  const numbers = { layer: r.layer, invarianceIndices: r.invarianceIndices, representationIndices: r.representationIndices };
+  w.json(`mixing-${safeName(r.layer)}.json`, numbers);
+  return { files: w.files, numbers };
+}
+
+/** Analysis 8. */
+export async function compareCommand(ctx: Pick<AnalysisContext, 'ae' | 'data'>, models: readonly ComparedModel[], options: CompareModelsOptions & OutputOptions) {
+  const w = new Writer(options.out);
+  const r = compareModels(ctx, models, options);
+  const n = r.samplesPerInput;
+  const rows = r.indices.map((_, i) => [tileFromImage(r.inputs, i), ...r.models.flatMap((m) => tiles(m.samples, i * n, (i + 1) * n))]);
+  const columnLabels = ['x', ...r.models.flatMap((m) => Array.from({ length: n }, (_, k) => (k === 0 ? `${m.name} (${m.layer})` : '')))];
+  await w.png('compare-models.png', await imageGridPng(rows, { scale: options.scale, columnLabels, title: 'Samples conditioned on each model\'s z (same v)' }));
+  const numbers = { indices: r.indices, samplesPerInput: n, models: r.models.map((m) => ({ name: m.name, layer: m.layer })) };
+  w.json('compare-models.json', numbers);
+  return { files: w.files, numbers };
+}
+
+function table1Markdown(r: ReturnType<typeof table1>): string {
+  const f = (x: number | null) => (x === null ? '–' : x.toFixed(3));
+  const lines = [
+    `Fréchet distance to ${r.images} real test images on ${r.features} (lower is better). ours: mean ± std over seeds ${r.seeds.join(', ')}; M&V on ${r.mvImages} images; AE reconstructions: ${r.reconstruction.toFixed(3)}.`,
+    '',
+    `| method | ${r.rows.map((x) => x.layer).join(' | ')} |`,
+    `|---|${r.rows.map(() => '---').join('|')}|`,
+    `| ours | ${r.rows.map((x) => `${x.ours.mean.toFixed(3)} ± ${x.ours.std.toFixed(3)}`).join(' | ')} |`,
+    `| D&B | ${r.rows.map((x) => f(x.dnb)).join(' | ')} |`,
+    `| M&V | ${r.rows.map((x) => f(x.mv)).join(' | ')} |`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** Analysis 9: Table 1 (JSON, Markdown, plot) and the Fig. 2-style example grid. */
+export async function table1Command(ctx: AnalysisContext, options: Table1Options & OutputOptions) {
+  const w = new Writer(options.out);
+  const r = table1(ctx, options);
+  const { examples, ...numbers } = r;
+  w.json('table1.json', numbers);
+  w.text('table1.md', table1Markdown(r));
+  await w.plot('table1', table1Spec(r));
+  const rows: (Tile | null)[][] = [];
+  const rowLabels: string[] = [];
+  const count = examples.inputs.shape[0];
+  rows.push(tiles(examples.inputs));
+  rowLabels.push('x');
+  for (const l of examples.layers) {
+    for (const [name, imgs] of [['ours', l.ours], ['D&B', l.dnb], ['M&V', l.mv]] as const) {
+      if (!imgs) continue;
+      rows.push(Array.from({ length: count }, (_, i) => (i < imgs.shape[0] ? tileFromImage(imgs, i) : null)));
+      rowLabels.push(`${l.layer} ${name}`);
+    }
+  }
+  await w.png('table1-examples.png', await imageGridPng(rows, { scale: options.scale, rowLabels, title: 'Reconstructions from z = Φ(x) per layer and method' }));
+  return { files: w.files, numbers };
+}
