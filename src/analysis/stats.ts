@@ -196,10 +196,122 @@ function matMulSquare(a: Float64Array, b: Float64Array, n: number): Float64Array
 }
 
 /**
+ * Lower-triangular L with L·Lᵀ = A for a symmetric positive semi-definite A (row-major n×n).
+ * A pivot at or below `tol` (relative to the largest diagonal entry) zeroes its column, so a
+ * singular covariance (fewer samples than features) still factors.
+ */
+export function choleskyPsd(matrix: ArrayLike<number>, n: number, tol = 1e-12): Float64Array {
+  const l = new Float64Array(n * n);
+  let maxDiag = 0;
+  for (let i = 0; i < n; i++) maxDiag = Math.max(maxDiag, matrix[i * n + i]!);
+  const floor = tol * Math.max(maxDiag, 1e-300);
+  for (let j = 0; j < n; j++) {
+    let d = matrix[j * n + j]!;
+    for (let k = 0; k < j; k++) d -= l[j * n + k]! ** 2;
+    if (d <= floor) continue;
+    const ljj = Math.sqrt(d);
+    l[j * n + j] = ljj;
+    for (let i = j + 1; i < n; i++) {
+      let v = matrix[i * n + j]!;
+      for (let k = 0; k < j; k++) v -= l[i * n + k]! * l[j * n + k]!;
+      l[i * n + j] = v / ljj;
+    }
+  }
+  return l;
+}
+
+/**
+ * Eigenvalues (ascending) of a symmetric matrix: Householder reduction to tridiagonal form,
+ * then bisection on Sturm sequences. O(n³) with contiguous row access; no eigenvectors.
+ */
+export function symmetricEigenvalues(matrix: ArrayLike<number>, n: number): Float64Array {
+  const a = Float64Array.from(matrix as ArrayLike<number>);
+  if (a.length !== n * n) throw new Error(`symmetricEigenvalues: ${a.length} values for a ${n}×${n} matrix`);
+  const v = new Float64Array(n);
+  const p = new Float64Array(n);
+  for (let k = 0; k < n - 2; k++) {
+    // Reflect column k below the diagonal onto its first entry: H = I − β·v·vᵀ on rows/cols k+1..n−1.
+    let norm = 0;
+    for (let i = k + 1; i < n; i++) norm += a[i * n + k]! ** 2;
+    norm = Math.sqrt(norm);
+    if (norm === 0) continue;
+    const x0 = a[(k + 1) * n + k]!;
+    const alpha = x0 >= 0 ? -norm : norm;
+    for (let i = k + 1; i < n; i++) v[i] = a[i * n + k]!;
+    v[k + 1] = x0 - alpha;
+    let vv = 0;
+    for (let i = k + 1; i < n; i++) vv += v[i]! ** 2;
+    if (vv === 0) continue;
+    const beta = 2 / vv;
+    // p = β·A·v, then w = p − (β/2)(vᵀp)·v; A ← A − v·wᵀ − w·vᵀ on the trailing block.
+    for (let i = k + 1; i < n; i++) {
+      let s = 0;
+      const row = i * n;
+      for (let j = k + 1; j < n; j++) s += a[row + j]! * v[j]!;
+      p[i] = beta * s;
+    }
+    let vp = 0;
+    for (let i = k + 1; i < n; i++) vp += v[i]! * p[i]!;
+    const c = (beta / 2) * vp;
+    for (let i = k + 1; i < n; i++) p[i] = p[i]! - c * v[i]!;
+    for (let i = k + 1; i < n; i++) {
+      const row = i * n;
+      const vi = v[i]!;
+      const wi = p[i]!;
+      for (let j = k + 1; j < n; j++) a[row + j] = a[row + j]! - vi * p[j]! - wi * v[j]!;
+    }
+    a[(k + 1) * n + k] = alpha;
+    a[k * n + k + 1] = alpha;
+    for (let i = k + 2; i < n; i++) {
+      a[i * n + k] = 0;
+      a[k * n + i] = 0;
+    }
+  }
+  const d = new Float64Array(n);
+  const e2 = new Float64Array(n); // e2[i] = (off-diagonal between i−1 and i)²
+  for (let i = 0; i < n; i++) d[i] = a[i * n + i]!;
+  for (let i = 1; i < n; i++) e2[i] = a[i * n + i - 1]! ** 2;
+  // Gershgorin bounds.
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const r = (i > 0 ? Math.sqrt(e2[i]!) : 0) + (i + 1 < n ? Math.sqrt(e2[i + 1]!) : 0);
+    lo = Math.min(lo, d[i]! - r);
+    hi = Math.max(hi, d[i]! + r);
+  }
+  const scale = Math.max(Math.abs(lo), Math.abs(hi), 1e-300);
+  const tiny = 1e-300;
+  // Number of eigenvalues smaller than x (Sturm count of the LDLᵀ pivots of T − x·I).
+  const below = (x: number): number => {
+    let count = 0;
+    let q = d[0]! - x;
+    if (q < 0) count++;
+    for (let i = 1; i < n; i++) {
+      q = d[i]! - x - e2[i]! / (q === 0 ? tiny : q);
+      if (q < 0) count++;
+    }
+    return count;
+  };
+  const values = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    let a0 = lo;
+    let b0 = hi;
+    while (b0 - a0 > 4e-16 * scale) {
+      const mid = 0.5 * (a0 + b0);
+      if (mid === a0 || mid === b0) break;
+      if (below(mid) > k) b0 = mid;
+      else a0 = mid;
+    }
+    values[k] = 0.5 * (a0 + b0);
+  }
+  return values;
+}
+
+/**
  * Fréchet distance between N(μ₁, Σ₁) and N(μ₂, Σ₂):
  *   d² = ‖μ₁ − μ₂‖² + tr(Σ₁ + Σ₂ − 2·(Σ₁Σ₂)^{1/2})
- * with tr (Σ₁Σ₂)^{1/2} = Σ_k √λ_k(Σ₁^{1/2} Σ₂ Σ₁^{1/2}) (a symmetric PSD matrix with the same
- * eigenvalues as Σ₁Σ₂). Returns d² (what "FID" reports), never negative.
+ * with tr (Σ₁Σ₂)^{1/2} = Σ_k √λ_k(Lᵀ Σ₂ L), Σ₁ = L Lᵀ (Cholesky): a symmetric PSD matrix with the
+ * same eigenvalues as Σ₁Σ₂. Returns d² (what "FID" reports), never negative.
  *
  * @example
  *   frechetDistance(gaussianStats(real, n, d), gaussianStats(fake, m, d));
@@ -209,8 +321,11 @@ export function frechetDistance(a: Pick<GaussianStats, 'dim' | 'mean' | 'cov'>, 
   const n = a.dim;
   let meanTerm = 0;
   for (let d = 0; d < n; d++) meanTerm += (a.mean[d]! - b.mean[d]!) ** 2;
-  const s1 = sqrtPsd(a.cov, n);
-  const m = matMulSquare(matMulSquare(s1, Float64Array.from(b.cov), n), s1, n);
+  // Σ₁Σ₂ = L·(Lᵀ·Σ₂·L)·L⁻¹-similar: its eigenvalues are those of the symmetric PSD Lᵀ·Σ₂·L.
+  const l = choleskyPsd(a.cov, n);
+  const lt = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) lt[i * n + j] = l[j * n + i]!;
+  const m = matMulSquare(matMulSquare(lt, Float64Array.from(b.cov), n), l, n);
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
       const s = 0.5 * (m[i * n + j]! + m[j * n + i]!);
@@ -218,7 +333,7 @@ export function frechetDistance(a: Pick<GaussianStats, 'dim' | 'mean' | 'cov'>, 
       m[j * n + i] = s;
     }
   }
-  const { values } = symmetricEigen(m, n);
+  const values = symmetricEigenvalues(m, n);
   let traceSqrt = 0;
   for (let k = 0; k < n; k++) traceSqrt += Math.sqrt(Math.max(values[k]!, 0));
   let trace = 0;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Random } from '../../src/engine/random.ts';
-import { columnVariances, cosineSimilarity, frechetDistance, gaussianStats, groupVariances, meanStd, sqrtPsd, symmetricEigen } from '../../src/analysis/stats.ts';
+import { choleskyPsd, columnVariances, cosineSimilarity, frechetDistance, gaussianStats, groupVariances, meanStd, sqrtPsd, symmetricEigen, symmetricEigenvalues } from '../../src/analysis/stats.ts';
 
 function close(a: number, b: number, tol: number, what: string): void {
   assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b} (tol ${tol})`);
@@ -85,4 +85,29 @@ test('cosine similarity', () => {
   close(cosineSimilarity([1, 2], [2, 4]), 1, 1e-12, 'parallel');
   close(cosineSimilarity([1, 2], [-1, -2]), -1, 1e-12, 'opposite');
   assert.equal(cosineSimilarity([0, 0], [1, 1]), 0);
+});
+
+test('symmetricEigenvalues (Householder + bisection) agrees with Jacobi; choleskyPsd factors a singular covariance', () => {
+  const rng = new Random(9);
+  for (const n of [1, 2, 5, 17]) {
+    const b = Array.from({ length: n * n }, () => rng.normal());
+    const a = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) {
+      const v = b[i * n + j]! + b[j * n + i]!;
+      a[i * n + j] = v;
+      a[j * n + i] = v;
+    }
+    const fast = Array.from(symmetricEigenvalues(a, n));
+    const ref = Array.from(symmetricEigen(a, n).values).sort((x, y) => x - y);
+    fast.forEach((v, k) => close(v, ref[k]!, 1e-9, `n ${n}, eigenvalue ${k}`));
+  }
+  // 3 samples of 5 features: rank-2 covariance.
+  const x = Array.from({ length: 15 }, () => rng.normal());
+  const s = gaussianStats(x, 3, 5);
+  const l = choleskyPsd(s.cov, 5);
+  for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) {
+    let v = 0;
+    for (let k = 0; k < 5; k++) v += l[i * 5 + k]! * l[j * 5 + k]!;
+    close(v, s.cov[i * 5 + j]!, 1e-9, `L Lᵀ [${i},${j}]`);
+  }
 });
