@@ -6,6 +6,7 @@ import { engineCommand } from './engine-command.ts';
 import { layersCommand, zooModelIds } from './layers-command.ts';
 import { trainCommand } from './train-command.ts';
 import { checkCommand } from './check-command.ts';
+import { reproduceCommand } from './reproduce-command.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -56,6 +57,15 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON object')
     .option('-b, --backend <name>', 'backend (default: $INNTROSPECT_BACKEND or wasm)')
     .action(checkCommand);
+  program
+    .command('reproduce')
+    .description('Retrain a shipped pipeline from scratch (AE, classifier with snapshots, one t per layer, e) and rewrite its zoo folder with checksums, configs and metrics.')
+    .argument('<pipeline>', 'colormnist')
+    .option('-p, --preset <name>', 'default (the shipped models) or tiny (a quick smoke run)', 'default')
+    .option('-o, --out <dir>', 'zoo folder to write', 'zoo/colormnist')
+    .option('--runs <dir>', 'parent folder of the run folders', 'runs')
+    .option('-b, --backend <name>', 'backend (default: $INNTROSPECT_BACKEND, else torch when built, else wasm)')
+    .action(reproduceCommand);
   return program;
 }
 

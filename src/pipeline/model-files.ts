@@ -2,8 +2,9 @@
  * Reads any model file inntrospect writes — autoencoder, classifier (src/models checkpoints) or
  * flow (t, e) — from a path or a run folder, and says what it is. Node only.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import '../models/autoencoder.ts';
 import '../models/classifier-colormnist.ts';
 import '../models/squeezenet.ts';
@@ -13,6 +14,8 @@ import type { StagedClassifier } from '../models/classifier.ts';
 import { loadFlow, SAVED_FLOW_FORMAT } from '../flows/serialize.ts';
 import { ConditionalINN } from '../flows/cinn.ts';
 import { SemanticINN } from '../flows/iin.ts';
+import { unpackModelText } from '../zoo/pack.ts';
+import { manifestFiles, ZOO_FORMAT, ZooChecksumError, type ZooManifest } from '../zoo/manifest.ts';
 
 export type LoadedModel =
   | { kind: 'autoencoder'; path: string; model: Autoencoder }
@@ -25,6 +28,9 @@ export function resolveModelPath(spec: string): string {
   if (!spec) throw new Error('no model given (expected a model file or a run folder)');
   if (!existsSync(spec)) throw new Error(`model '${spec}' does not exist`);
   if (statSync(spec).isDirectory()) {
+    if (existsSync(join(spec, 'manifest.json')) && !existsSync(join(spec, 'model.json'))) {
+      throw new Error(`${spec} is a zoo folder; name one of its model files (e.g. ${join(spec, 'ae.json')})`);
+    }
     const file = join(spec, 'model.json');
     if (!existsSync(file)) throw new Error(`${spec} holds no model.json (is the run finished? train with --resume to complete it)`);
     return file;
@@ -57,9 +63,37 @@ export function parseModelText(text: string, source: string): Omit<LoadedModel, 
   throw new Error(`${source} is not an inntrospect model file (format '${String(raw.format)}')`);
 }
 
+/**
+ * A file inside a zoo folder (next to its manifest.json, or one level below) must match the
+ * manifest's sha256; anything else is an error rather than a silently different model.
+ */
+function verifyAgainstZoo(path: string, bytes: Buffer): void {
+  for (const dir of [dirname(path), dirname(dirname(path))]) {
+    const manifestPath = join(dir, 'manifest.json');
+    if (!existsSync(manifestPath)) continue;
+    let manifest: ZooManifest;
+    try {
+      manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as ZooManifest;
+    } catch {
+      continue;
+    }
+    if (manifest.format !== ZOO_FORMAT) continue;
+    const rel = relative(dir, path).split('\\').join('/');
+    const entry = manifestFiles(manifest).find((e) => e.file === rel);
+    if (!entry) return;
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (actual !== entry.sha256) {
+      throw new ZooChecksumError(path, entry.sha256, actual);
+    }
+    return;
+  }
+}
+
 export function readModel(spec: string): LoadedModel {
   const path = resolveModelPath(spec);
-  return { ...parseModelText(readFileSync(path, 'utf8'), path), path } as LoadedModel;
+  const bytes = readFileSync(path);
+  verifyAgainstZoo(path, bytes);
+  return { ...parseModelText(unpackModelText(bytes.toString('utf8')), path), path } as LoadedModel;
 }
 
 /** Reads a model and checks its kind, with an error that says what was expected. */

@@ -1,0 +1,149 @@
+/**
+ * `inntrospect reproduce colormnist`: trains the whole ColorMNIST pipeline from scratch — the
+ * AE, the classifier with its snapshots, one t per analysed layer, the semantic INN e — and
+ * writes the zoo folder (float16 model files + manifest with checksums, commands, configs,
+ * metrics). Node only; progress through events.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { resolveConfig, type DeepPartial } from '../config/config.ts';
+import { RunFolder } from '../runs/run-folder.ts';
+import { writeJsonAtomic } from '../runs/atomic-file.ts';
+import type { ProgressListener } from '../runs/progress.ts';
+import { jobDefinition, type PresetName } from '../pipeline/jobs/index.ts';
+import { runJob, type RunResult } from '../pipeline/runner.ts';
+import type { JobKind } from '../pipeline/job.ts';
+import { ZOO_FORMAT, type ZooFileEntry, type ZooManifest } from './manifest.ts';
+import { packModelText } from './pack.ts';
+import { sha256 } from './zoo-files.ts';
+
+/** What the shipped ColorMNIST pipeline is made of, on top of each job's preset. */
+export interface ZooRecipe {
+  /** Layers of the classifier that get a t, from near the input to the logits. */
+  layers: string[];
+  ae: DeepPartial<object>;
+  classifier: DeepPartial<object>;
+  cinn: DeepPartial<object>;
+  iin: DeepPartial<object>;
+}
+
+export const COLORMNIST_RECIPE: Record<PresetName, ZooRecipe> = {
+  default: {
+    layers: ['conv0', 'conv2', 'z', 'logits'],
+    // Measured: 1800 steps reach PSNR 29 on the ColorMNIST test set; 3000 classifier steps 98.4 %.
+    ae: { train: { steps: 1800, decayStart: 900 } },
+    // Ten snapshots plus the untrained model keep the zoo within its size budget.
+    classifier: { train: { steps: 3000, decayStart: 1500, checkpoints: 10, includeInitialCheckpoint: true } },
+    // Smaller than the job default so four t's fit the zoo's size budget.
+    cinn: { steps: 3000, cinn: { numBlocks: 8, hiddenWidth: 128, hiddenDepth: 1, embeddingDim: 64 } },
+    iin: { steps: 3000, iin: { numBlocks: 8, hiddenWidth: 128, hiddenDepth: 1 } },
+  },
+  tiny: {
+    layers: ['conv0', 'conv2', 'z', 'logits'],
+    ae: {}, classifier: {}, cinn: {}, iin: {},
+  },
+};
+
+export interface ReproduceOptions {
+  preset: PresetName;
+  /** The zoo folder to (re)write. */
+  out: string;
+  /** Where the run folders go. */
+  runs: string;
+  backend: string;
+  onProgress?: ProgressListener;
+  /** Called when a stage starts (for the CLI's log). */
+  onStage?: (stage: string) => void;
+}
+
+interface StageResult {
+  run: RunFolder;
+  result: RunResult;
+  config: object;
+}
+
+async function trainStage(kind: JobKind, name: string, recipe: DeepPartial<object>, overrides: string[], options: ReproduceOptions): Promise<StageResult> {
+  const def = jobDefinition(kind);
+  const config = resolveConfig(def.defaults, { preset: def.presets[options.preset], files: [recipe as never], overrides });
+  const job = await def.create(config);
+  const run = RunFolder.create({ root: options.runs, name });
+  run.writeConfig(config);
+  try {
+    options.onStage?.(`${name}: ${run.path}`);
+    const result = await runJob(job, run, { checkpointEvery: 500, onProgress: options.onProgress });
+    return { run, result, config };
+  } finally {
+    job.dispose();
+    run.close();
+  }
+}
+
+function numbers(record: Record<string, number> | undefined): Record<string, number> {
+  return Object.fromEntries(Object.entries(record ?? {}).filter(([, v]) => Number.isFinite(v)));
+}
+
+export async function reproduceColorMnist(options: ReproduceOptions): Promise<ZooManifest> {
+  const recipe = COLORMNIST_RECIPE[options.preset];
+  const t0 = performance.now();
+  const staging = `${options.out}.staging-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(join(staging, 'snapshots'), { recursive: true });
+  const put = (file: string, modelJson: string, kind: ZooFileEntry['kind'], metrics: Record<string, number>): ZooFileEntry => {
+    const text = packModelText(modelJson);
+    writeFileSync(join(staging, file), text);
+    return { file, sha256: sha256(text), bytes: Buffer.byteLength(text), kind, metrics };
+  };
+  const commands: string[] = [];
+  const configs: Record<string, unknown> = {};
+  const preset = `--preset ${options.preset}`;
+
+  const ae = await trainStage('ae', 'zoo-ae', recipe.ae, [], options);
+  commands.push(`inntrospect train ae ${preset} --config ae.json`);
+  configs['ae'] = ae.config;
+  const clf = await trainStage('classifier', 'zoo-classifier', recipe.classifier, [], options);
+  commands.push(`inntrospect train classifier ${preset} --config classifier.json`);
+  configs['classifier'] = clf.config;
+  const cinnRuns: Array<[string, StageResult]> = [];
+  for (const layer of recipe.layers) {
+    const r = await trainStage('cinn', `zoo-cinn-${layer}`, recipe.cinn, [`--ae=${ae.run.path}`, `--model=${clf.run.path}`, `--layer=${layer}`], options);
+    cinnRuns.push([layer, r]);
+    commands.push(`inntrospect train cinn ${preset} --config cinn.json --ae <ae run> --model <classifier run> --layer ${layer}`);
+  }
+  configs['cinn'] = cinnRuns[0]?.[1].config;
+  const iin = await trainStage('iin', 'zoo-iin', recipe.iin, [`--ae=${ae.run.path}`], options);
+  commands.push(`inntrospect train iin ${preset} --config iin.json --ae <ae run>`);
+  configs['iin'] = iin.config;
+
+  const read = (run: RunFolder, file = 'model.json') => readFileSync(join(run.path, file), 'utf8');
+  const snapshotFiles = existsSync(join(clf.run.path, 'snapshots')) ? readdirSync(join(clf.run.path, 'snapshots')).sort() : [];
+  const snapshots = snapshotFiles.map((f) => {
+    const text = readFileSync(join(clf.run.path, 'snapshots', f), 'utf8');
+    const meta = (JSON.parse(text) as { meta?: { step?: number; testAccuracy?: number } }).meta ?? {};
+    const step = meta.step ?? Number(/step-(\d+)/.exec(f)?.[1] ?? 0);
+    return { ...put(`snapshots/step-${String(step).padStart(8, '0')}.json`, text, 'classifier', numbers({ testAccuracy: meta.testAccuracy ?? NaN })), step };
+  });
+  const manifest: ZooManifest = {
+    format: ZOO_FORMAT,
+    name: 'colormnist',
+    description: 'ColorMNIST pipeline: autoencoder, ColorMNIST classifier with training snapshots, one conditional INN t per layer, semantic INN e (digit | colour)',
+    created: new Date().toISOString(),
+    backend: options.backend,
+    preset: options.preset,
+    wallSeconds: 0,
+    ae: put('ae.json', read(ae.run), 'autoencoder', numbers(ae.result.evaluation)),
+    classifier: { ...put('classifier.json', read(clf.run), 'classifier', numbers(clf.result.evaluation)), layers: recipe.layers, },
+    snapshots,
+    cinn: Object.fromEntries(cinnRuns.map(([layer, r]) => [layer, put(`cinn-${layer}.json`, read(r.run), 'cinn', numbers({ ...r.result.evaluation, trainLoss: r.result.lastMetrics['loss'] ?? NaN }))])),
+    iin: { ...put('iin.json', read(iin.run), 'iin', numbers(iin.result.evaluation)), factors: ((JSON.parse(read(iin.run)) as { config: { factorNames: string[] } }).config.factorNames) },
+    commands,
+    configs,
+  };
+  manifest.wallSeconds = Math.round((performance.now() - t0) / 1000);
+  writeJsonAtomic(join(staging, 'manifest.json'), manifest);
+  // Swap the finished folder in; the old zoo stays until the new one is complete.
+  const previous = `${options.out}.previous-${process.pid}`;
+  if (existsSync(options.out)) renameSync(options.out, previous);
+  renameSync(staging, options.out);
+  rmSync(previous, { recursive: true, force: true });
+  return manifest;
+}

@@ -1,0 +1,84 @@
+// The zoo: `reproduce` on the tiny preset writes a complete, checksummed, float16 zoo; loading
+// a file whose checksum does not match is an error; float16 storage stays within tolerance.
+import { describe, test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initEngine, tf } from '../../src/engine/index.ts';
+import { reproduceColorMnist } from '../../src/zoo/reproduce.ts';
+import { Zoo, ZooChecksumError } from '../../src/zoo/zoo-files.ts';
+import { manifestFiles, type ZooManifest } from '../../src/zoo/manifest.ts';
+import { readModel } from '../../src/pipeline/model-files.ts';
+import { checkInvertibility } from '../../src/flows/invertibility-check.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'inntrospect-zoo-'));
+const out = join(root, 'zoo');
+let manifest: ZooManifest;
+
+describe('zoo (tiny reproduction)', () => {
+  before(async () => {
+    const info = await initEngine();
+    manifest = await reproduceColorMnist({ preset: 'tiny', out, runs: join(root, 'runs'), backend: info.backend });
+  });
+
+  test('the manifest lists every model with sha256, metrics, commands and configs', () => {
+    assert.equal(manifest.format, 'inntrospect-zoo/1');
+    assert.deepEqual(Object.keys(manifest.cinn), ['conv0', 'conv2', 'z', 'logits']);
+    assert.equal(manifest.snapshots.length, 4);
+    assert.ok(manifest.snapshots.every((s, i, all) => i === 0 || s.step > all[i - 1]!.step));
+    assert.deepEqual(manifest.iin.factors, ['digit', 'color', 'residual']);
+    assert.ok(Number.isFinite(manifest.ae.metrics['psnr']) && Number.isFinite(manifest.classifier.metrics['testAccuracy']));
+    assert.ok(manifest.commands.length >= 7 && manifest.configs['ae']);
+    assert.equal(Zoo.open(out).verifyAll(), manifestFiles(manifest).length);
+    const onDisk = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as ZooManifest;
+    assert.equal(onDisk.ae.sha256, manifest.ae.sha256);
+  });
+
+  test('float16 storage: zoo models match the trained float32 models within tolerance', () => {
+    const zoo = Zoo.open(out);
+    const packed = zoo.load(manifest.classifier);
+    assert.equal(packed.kind, 'classifier');
+    const run = readdirSync(join(root, 'runs')).find((d) => d.endsWith('_zoo-classifier'))!;
+    const original = readModel(join(root, 'runs', run));
+    assert.equal(original.kind, 'classifier');
+    const x = tf.randomNormal([4, 32, 32, 3], 0, 0.5, 'float32', 1);
+    const a = packed.kind === 'classifier' ? packed.model.logits(x).dataSync() : new Float32Array();
+    const b = original.kind === 'classifier' ? original.model.logits(x).dataSync() : new Float32Array();
+    let maxDiff = 0;
+    let maxRef = 0;
+    for (let i = 0; i < a.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
+      maxRef = Math.max(maxRef, Math.abs(b[i]!));
+    }
+    assert.ok(maxDiff / maxRef < 1e-2, `logits differ by ${maxDiff / maxRef} relative`);
+    const t = zoo.load(manifest.cinn['z']!);
+    assert.equal(t.kind, 'cinn');
+    if (t.kind === 'cinn') {
+      const report = checkInvertibility(t.model, { dim: t.model.dim, conditionShape: t.model.cfg.conditionShape });
+      assert.ok(report.roundTripError < 1e-4, `round trip ${report.roundTripError}`);
+    }
+    tf.dispose(x);
+    packed.model.dispose();
+    original.model.dispose();
+    t.model.dispose();
+  });
+
+  test('a zoo file whose checksum does not match is an error (library and CLI)', () => {
+    const copy = join(root, 'tampered');
+    mkdirSync(join(copy, 'snapshots'), { recursive: true });
+    for (const e of manifestFiles(manifest)) copyFileSync(join(out, e.file), join(copy, e.file));
+    copyFileSync(join(out, 'manifest.json'), join(copy, 'manifest.json'));
+    const file = join(copy, manifest.cinn['z']!.file);
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.replace('"numBlocks":', '"numBlocks": '));
+    const zoo = Zoo.open(copy);
+    assert.throws(() => zoo.load(manifest.cinn['z']!), (e: Error) => e instanceof ZooChecksumError && /does not match its manifest/.test(e.message));
+    assert.throws(() => zoo.verifyAll(), ZooChecksumError);
+    const r = spawnSync(process.execPath, ['bin/inntrospect.js', 'check', file], { encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /does not match its manifest/);
+    assert.throws(() => readModel(copy), /is a zoo folder; name one of its model files/);
+  });
+});
