@@ -1,27 +1,12 @@
 /**
- * Reads any model file inntrospect writes — autoencoder, classifier (src/models checkpoints) or
- * flow (t, e) — from a path or a run folder, and says what it is. Node only.
+ * Reads any model file inntrospect writes from a path or a run folder (Node only); files inside
+ * a zoo folder are verified against the zoo's manifest.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import '../models/autoencoder.ts';
-import '../models/classifier-colormnist.ts';
-import '../models/squeezenet.ts';
-import { Autoencoder } from '../models/autoencoder.ts';
-import { loadModel, parseCheckpoint } from '../models/checkpoints.ts';
-import type { StagedClassifier } from '../models/classifier.ts';
-import { loadFlow, SAVED_FLOW_FORMAT } from '../flows/serialize.ts';
-import { ConditionalINN } from '../flows/cinn.ts';
-import { SemanticINN } from '../flows/iin.ts';
-import { unpackModelText } from '../zoo/pack.ts';
+import { parseModelText, type LoadedModel } from './model-text.ts';
 import { manifestFiles, ZOO_FORMAT, ZooChecksumError, type ZooManifest } from '../zoo/manifest.ts';
-
-export type LoadedModel =
-  | { kind: 'autoencoder'; path: string; model: Autoencoder }
-  | { kind: 'classifier'; path: string; model: StagedClassifier }
-  | { kind: 'cinn'; path: string; model: ConditionalINN }
-  | { kind: 'iin'; path: string; model: SemanticINN };
 
 /** A model file path: the file itself, or `<run folder>/model.json`. */
 export function resolveModelPath(spec: string): string {
@@ -36,31 +21,6 @@ export function resolveModelPath(spec: string): string {
     return file;
   }
   return spec;
-}
-
-/** Parses a model file's text; `source` names it in errors. */
-export function parseModelText(text: string, source: string): Omit<LoadedModel, 'path'> {
-  let raw: { format?: unknown; className?: unknown };
-  try {
-    raw = JSON.parse(text) as typeof raw;
-  } catch (error) {
-    throw new Error(`${source} is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
-  }
-  if (raw.format === SAVED_FLOW_FORMAT) {
-    const flow = loadFlow(raw);
-    if (flow instanceof ConditionalINN) return { kind: 'cinn', model: flow };
-    if (flow instanceof SemanticINN) return { kind: 'iin', model: flow };
-    flow.dispose();
-    throw new Error(`${source} holds a flow block '${String(raw.className)}', not a complete t or e`);
-  }
-  if (raw.format === 'inntrospect-model/1') {
-    const model = loadModel(parseCheckpoint(text));
-    if (model instanceof Autoencoder) return { kind: 'autoencoder', model };
-    if ('stages' in model && 'logits' in model) return { kind: 'classifier', model: model as unknown as StagedClassifier };
-    model.dispose();
-    throw new Error(`${source} holds a '${String(raw.className)}', which is not an autoencoder or classifier`);
-  }
-  throw new Error(`${source} is not an inntrospect model file (format '${String(raw.format)}')`);
 }
 
 /**
@@ -93,7 +53,7 @@ export function readModel(spec: string): LoadedModel {
   const path = resolveModelPath(spec);
   const bytes = readFileSync(path);
   verifyAgainstZoo(path, bytes);
-  return { ...parseModelText(unpackModelText(bytes.toString('utf8')), path), path } as LoadedModel;
+  return { ...parseModelText(bytes.toString('utf8'), path), path } as LoadedModel;
 }
 
 /** Reads a model and checks its kind, with an error that says what was expected. */
@@ -105,3 +65,5 @@ export function readModelOfKind<K extends LoadedModel['kind']>(spec: string, kin
   }
   return loaded as Extract<LoadedModel, { kind: K }>;
 }
+
+export { parseModelText, type LoadedModel };
