@@ -30,6 +30,12 @@ export interface ZooManifest {
   classifier: ZooFileEntry & { layers: string[] };
   /** Classifier checkpoints during training (for training dynamics), oldest first. */
   snapshots: Array<ZooFileEntry & { step: number }>;
+  /**
+   * Training dynamics (paper Fig. 4): one t per classifier snapshot, all on `dynamicsLayer`
+   * (the last conv layer), in snapshot order.
+   */
+  dynamics: Array<ZooFileEntry & { step: number }>;
+  dynamicsLayer: string;
   /** One t per analysed layer, keyed by layer name, from near the input to the logits. */
   cinn: Record<string, ZooFileEntry>;
   iin: ZooFileEntry & { factors: string[] };
@@ -41,7 +47,7 @@ export interface ZooManifest {
 
 /** Every file entry of a manifest. */
 export function manifestFiles(m: ZooManifest): ZooFileEntry[] {
-  return [m.ae, m.classifier, ...m.snapshots, ...Object.values(m.cinn), m.iin];
+  return [m.ae, m.classifier, ...m.snapshots, ...m.dynamics, ...Object.values(m.cinn), m.iin];
 }
 
 export class ZooChecksumError extends Error {

@@ -21,9 +21,13 @@ import { sha256 } from './zoo-files.ts';
 export interface ZooRecipe {
   /** Layers of the classifier that get a t, from near the input to the logits. */
   layers: string[];
+  /** The layer of every classifier snapshot that gets a t for training dynamics (the last conv layer). */
+  dynamicsLayer: string;
   ae: DeepPartial<object>;
   classifier: DeepPartial<object>;
   cinn: DeepPartial<object>;
+  /** The (smaller) t trained on each snapshot. */
+  dynamics: DeepPartial<object>;
   iin: DeepPartial<object>;
 }
 
@@ -36,11 +40,14 @@ export const COLORMNIST_RECIPE: Record<PresetName, ZooRecipe> = {
     classifier: { train: { steps: 3000, decayStart: 1500, checkpoints: 10, includeInitialCheckpoint: true } },
     // Smaller than the job default so four t's fit the zoo's size budget.
     cinn: { steps: 3000, cinn: { numBlocks: 8, hiddenWidth: 128, hiddenDepth: 1, embeddingDim: 64 } },
+    dynamicsLayer: 'conv3',
+    dynamics: { steps: 1000, cinn: { numBlocks: 4, hiddenWidth: 64, hiddenDepth: 1, embeddingDim: 32 } },
     iin: { steps: 3000, iin: { numBlocks: 8, hiddenWidth: 128, hiddenDepth: 1 } },
   },
   tiny: {
     layers: ['conv0', 'conv2', 'z', 'logits'],
-    ae: {}, classifier: {}, cinn: {}, iin: {},
+    dynamicsLayer: 'conv3',
+    ae: {}, classifier: {}, cinn: {}, dynamics: { steps: 20 }, iin: {},
   },
 };
 
@@ -88,6 +95,7 @@ export async function reproduceColorMnist(options: ReproduceOptions): Promise<Zo
   const staging = `${options.out}.staging-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(join(staging, 'snapshots'), { recursive: true });
+  mkdirSync(join(staging, 'dynamics'), { recursive: true });
   const put = (file: string, modelJson: string, kind: ZooFileEntry['kind'], metrics: Record<string, number>): ZooFileEntry => {
     const text = packModelText(modelJson);
     writeFileSync(join(staging, file), text);
@@ -103,6 +111,16 @@ export async function reproduceColorMnist(options: ReproduceOptions): Promise<Zo
   const clf = await trainStage('classifier', 'zoo-classifier', recipe.classifier, [], options);
   commands.push(`inntrospect train classifier ${preset} --config classifier.json`);
   configs['classifier'] = clf.config;
+  const snapshotDir = join(clf.run.path, 'snapshots');
+  const snapshotFiles = existsSync(snapshotDir) ? readdirSync(snapshotDir).sort() : [];
+  const dynamicsRuns: Array<[string, StageResult]> = [];
+  for (const file of snapshotFiles) {
+    const step = Number(/step-(\d+)/.exec(file)?.[1] ?? 0);
+    const r = await trainStage('cinn', `zoo-dynamics-${step}`, recipe.dynamics, [`--ae=${ae.run.path}`, `--model=${join(snapshotDir, file)}`, `--layer=${recipe.dynamicsLayer}`], options);
+    dynamicsRuns.push([file, r]);
+  }
+  commands.push(`inntrospect train cinn ${preset} --config dynamics.json --ae <ae run> --model <classifier run>/snapshots/<snapshot> --layer ${recipe.dynamicsLayer}   # once per snapshot`);
+  configs['dynamics'] = dynamicsRuns[0]?.[1].config;
   const cinnRuns: Array<[string, StageResult]> = [];
   for (const layer of recipe.layers) {
     const r = await trainStage('cinn', `zoo-cinn-${layer}`, recipe.cinn, [`--ae=${ae.run.path}`, `--model=${clf.run.path}`, `--layer=${layer}`], options);
@@ -115,9 +133,8 @@ export async function reproduceColorMnist(options: ReproduceOptions): Promise<Zo
   configs['iin'] = iin.config;
 
   const read = (run: RunFolder, file = 'model.json') => readFileSync(join(run.path, file), 'utf8');
-  const snapshotFiles = existsSync(join(clf.run.path, 'snapshots')) ? readdirSync(join(clf.run.path, 'snapshots')).sort() : [];
   const snapshots = snapshotFiles.map((f) => {
-    const text = readFileSync(join(clf.run.path, 'snapshots', f), 'utf8');
+    const text = readFileSync(join(snapshotDir, f), 'utf8');
     const meta = (JSON.parse(text) as { meta?: { step?: number; testAccuracy?: number } }).meta ?? {};
     const step = meta.step ?? Number(/step-(\d+)/.exec(f)?.[1] ?? 0);
     return { ...put(`snapshots/step-${String(step).padStart(8, '0')}.json`, text, 'classifier', numbers({ testAccuracy: meta.testAccuracy ?? NaN })), step };
@@ -133,6 +150,11 @@ export async function reproduceColorMnist(options: ReproduceOptions): Promise<Zo
     ae: put('ae.json', read(ae.run), 'autoencoder', numbers(ae.result.evaluation)),
     classifier: { ...put('classifier.json', read(clf.run), 'classifier', numbers(clf.result.evaluation)), layers: recipe.layers, },
     snapshots,
+    dynamicsLayer: recipe.dynamicsLayer,
+    dynamics: dynamicsRuns.map(([file, r]) => {
+      const step = Number(/step-(\d+)/.exec(file)?.[1] ?? 0);
+      return { ...put(`dynamics/cinn-${recipe.dynamicsLayer}-step-${String(step).padStart(8, '0')}.json`, read(r.run), 'cinn', numbers(r.result.evaluation)), step };
+    }),
     cinn: Object.fromEntries(cinnRuns.map(([layer, r]) => [layer, put(`cinn-${layer}.json`, read(r.run), 'cinn', numbers({ ...r.result.evaluation, trainLoss: r.result.lastMetrics['loss'] ?? NaN }))])),
     iin: { ...put('iin.json', read(iin.run), 'iin', numbers(iin.result.evaluation)), factors: ((JSON.parse(read(iin.run)) as { config: { factorNames: string[] } }).config.factorNames) },
     commands,

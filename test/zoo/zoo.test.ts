@@ -27,6 +27,8 @@ describe('zoo (tiny reproduction)', () => {
     assert.equal(manifest.format, 'inntrospect-zoo/1');
     assert.deepEqual(Object.keys(manifest.cinn), ['conv0', 'conv2', 'z', 'logits']);
     assert.equal(manifest.snapshots.length, 4);
+    assert.equal(manifest.dynamics.length, 4, 'one t per snapshot');
+    assert.equal(manifest.dynamicsLayer, 'conv3');
     assert.ok(manifest.snapshots.every((s, i, all) => i === 0 || s.step > all[i - 1]!.step));
     assert.deepEqual(manifest.iin.factors, ['digit', 'color', 'residual']);
     assert.ok(Number.isFinite(manifest.ae.metrics['psnr']) && Number.isFinite(manifest.classifier.metrics['testAccuracy']));
@@ -68,6 +70,7 @@ describe('zoo (tiny reproduction)', () => {
   test('a zoo file whose checksum does not match is an error (library and CLI)', () => {
     const copy = join(root, 'tampered');
     mkdirSync(join(copy, 'snapshots'), { recursive: true });
+    mkdirSync(join(copy, 'dynamics'), { recursive: true });
     for (const e of manifestFiles(manifest)) copyFileSync(join(out, e.file), join(copy, e.file));
     copyFileSync(join(out, 'manifest.json'), join(copy, 'manifest.json'));
     const file = join(copy, manifest.cinn['z']!.file);
