@@ -85,7 +85,7 @@ export function trainingDynamicsSpec(r: TrainingDynamicsResult, title = 'Semanti
       x: { field: 'iteration', type: 'quantitative', title: 'training iteration' },
       y: { field: 'value', type: 'quantitative', title: 'sensitivity / accuracy' },
       color: { field: 'series', type: 'nominal', sort: [...r.factorNames, 'accuracy'] },
-      strokeDash: { field: 'kind', type: 'nominal', title: null },
+      strokeDash: { field: 'kind', type: 'nominal', legend: null, scale: { domain: ['sensitivity', 'accuracy'], range: [[1, 0], [5, 3]] } },
     },
   };
 }
@@ -128,7 +128,7 @@ export function semanticModificationSpec(r: SemanticModificationResult, title = 
     data: { values },
     mark: 'bar',
     encoding: {
-      x: { field: 'factor', type: 'nominal', title: 'modified factor' },
+      x: { field: 'factor', type: 'nominal', title: 'modified factor', sort: r.factors.map((f) => f.factor) },
       xOffset: { field: 'against' },
       y: { field: 'distance', type: 'quantitative', title: 'mean output distance' },
       color: { field: 'against', type: 'nominal', title: 'compared with' },
