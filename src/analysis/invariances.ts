@@ -193,13 +193,15 @@ export function invariancePerLayer(ctx: AnalysisContext, options: InvariancePerL
   const data = dataVariances(ctx, pickIndices(total, dataCount, rng), batchSize);
   const indices = pickIndices(total, inputs, rng);
   const out: LayerInvariance[] = [];
+  const sampleSeed = rng.nextUint32(); // the same v for every layer (common random numbers)
   layers.forEach((layer, li) => {
+    const layerRng = new Random(sampleSeed);
     let zbarSum = 0;
     let imageSum = 0;
     forChunks(indices, batchSize, `invariance ${layer.name} (${li + 1}/${layers.length})`, onProgress, (chunk) => {
       const [zv, iv] = scoped(() => {
         const x = imagesTensor(ctx.data, chunk);
-        const zbar = sampleZbar(layer.t, layer.phi(x), n, rng);
+        const zbar = sampleZbar(layer.t, layer.phi(x), n, layerRng);
         const images = ctx.ae.decode(zbar);
         const zVar = groupVariances(zbar.dataSync(), chunk.length, n, zbar.shape[1]);
         const imgVar = groupVariances(images.dataSync(), chunk.length, n, rowSize(images.shape));

@@ -128,8 +128,9 @@ export function semanticSensitivity(ctx: AnalysisContext, options: SemanticSensi
   const total = ctx.data.shape[0];
   const dataVariance = factorDataVariance(ctx, e, pickIndices(total, Math.min(total, options.dataImages ?? Math.max(inputs, 256)), rng), 32);
   const indices = pickIndices(total, inputs, rng);
+  const sampleSeed = rng.nextUint32(); // the same v for every layer
   const out = layers.map((layer, li) => {
-    const within = factorSampleVariance(ctx, e, layer, indices, n, rng, batchSize, `semantic ${layer.name} (${li + 1}/${layers.length})`, onProgress);
+    const within = factorSampleVariance(ctx, e, layer, indices, n, new Random(sampleSeed), batchSize, `semantic ${layer.name} (${li + 1}/${layers.length})`, onProgress);
     return { layer: layer.name, factors: toSensitivities(within, dataVariance) };
   });
   return { factorNames: [...e.factorNames], dataVariance, layers: out, inputs: indices.length, samples: n };

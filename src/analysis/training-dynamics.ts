@@ -110,8 +110,10 @@ export function trainingDynamics(ctx: AnalysisContext, checkpoints: readonly Tra
   const dataVariance = factorDataVariance(ctx, e, pickIndices(total, Math.min(total, options.dataImages ?? Math.max(inputs, 256)), rng), 32);
   const indices = pickIndices(total, inputs, rng);
   const accIndices = pickIndices(total, accuracyImages, rng);
+  // The same v for every checkpoint (common random numbers): differences come from z.
+  const sampleSeed = rng.nextUint32();
   const results: CheckpointSensitivity[] = sorted.map((cp, k) => {
-    const within = factorSampleVariance(ctx, e, cp.layer, indices, n, rng, batchSize, `dynamics ${cp.iteration} (${k + 1}/${sorted.length})`, onProgress);
+    const within = factorSampleVariance(ctx, e, cp.layer, indices, n, new Random(sampleSeed), batchSize, `dynamics ${cp.iteration} (${k + 1}/${sorted.length})`, onProgress);
     const accuracy = cp.accuracy ?? (cp.classify ? accuracyOn(cp.classify, ctx, accIndices) : null);
     return { iteration: cp.iteration, accuracy, factors: toSensitivities(within, dataVariance) };
   });
