@@ -84,4 +84,23 @@ describe('zoo (tiny reproduction)', () => {
     assert.match(r.stderr, /does not match its manifest/);
     assert.throws(() => readModel(copy), /is a zoo folder; name one of its model files/);
   });
+
+  test('the analysis commands run on the zoo and write their figures and numbers', () => {
+    const dir = join(root, 'analysis');
+    for (const [args, files] of [
+      [['sample', '-l', 'z'], ['samples-z.png', 'samples-z.json']],
+      [['dynamics'], ['training-dynamics.json', 'training-dynamics.svg', 'training-dynamics.png', 'training-dynamics-samples.png']],
+      [['attack', '--count', '8'], ['attack-fgsm.png', 'attack-fgsm.json']],
+    ] as Array<[string[], string[]]>) {
+      const out = join(dir, args[0]!);
+      const r = spawnSync(process.execPath, ['bin/inntrospect.js', ...args, join(root, 'zoo'), '--images', '32', '--out', out], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const numbers = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+      assert.ok(typeof numbers === 'object' && numbers !== null);
+      for (const f of files) assert.ok(readdirSync(out).includes(f), `${args[0]}: ${f}`);
+    }
+    const bad = spawnSync(process.execPath, ['bin/inntrospect.js', 'sample', '-l', 'nope', join(root, 'zoo'), '--images', '8', '--out', join(dir, 'bad')], { encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /nope/);
+  });
 });

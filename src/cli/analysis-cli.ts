@@ -1,0 +1,125 @@
+/**
+ * Registers the paper's analyses as `inntrospect` commands. Each loads an AnalysisContext from
+ * a zoo folder or cinn run folders (default: the shipped zoo), runs the command function of
+ * analysis-commands.ts, prints the numbers as JSON and the files it wrote.
+ */
+import { Command } from 'commander';
+import { initEngine } from '../engine/index.ts';
+import { loadAnalysis, type LoadedAnalysis } from '../pipeline/analysis-loader.ts';
+import {
+  attackCommand, dynamicsCommand, invarianceCommand, mixCommand, modifyCommand, samplesCommand, semanticCommand,
+} from './analysis-commands.ts';
+import { createProgressBar } from './progress-bar.ts';
+
+const DEFAULT_SOURCE = 'zoo/colormnist';
+
+interface Common {
+  out?: string;
+  images: string;
+  seed: string;
+  backend?: string;
+  iin?: string;
+}
+
+function int(value: string, flag: string, min = 0): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be an integer ≥ ${min}, got '${value}'`);
+  return n;
+}
+
+function num(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new Error(`${flag} must be a number, got '${value}'`);
+  return n;
+}
+
+function list(value: string | undefined): string[] | undefined {
+  return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+}
+
+async function withAnalysis(sources: string[], options: Common, name: string, run: (loaded: LoadedAnalysis, common: { out: string; seed: number; onProgress: ReturnType<typeof createProgressBar> }) => Promise<{ files: string[]; numbers: unknown }>): Promise<void> {
+  await initEngine({ backend: options.backend });
+  const loaded = await loadAnalysis(sources.length ? sources : [DEFAULT_SOURCE], { images: int(options.images, '--images', 1), iin: options.iin });
+  try {
+    const result = await run(loaded, { out: options.out ?? `analysis/${name}`, seed: int(options.seed, '--seed'), onProgress: createProgressBar() });
+    process.stderr.write(`wrote ${result.files.join(', ')}\n`);
+    process.stdout.write(`${JSON.stringify(result.numbers)}\n`);
+  } finally {
+    loaded.dispose();
+  }
+}
+
+function common(command: Command): Command {
+  return command
+    .argument('[sources...]', `a zoo folder or cinn run folders (default: ${DEFAULT_SOURCE})`)
+    .option('-o, --out <dir>', 'output folder (default: analysis/<command>)')
+    .option('--images <n>', 'test images loaded for the analysis', '512')
+    .option('--seed <n>', 'seed of every random draw', '0')
+    .option('--iin <model>', 'a semantic INN e to use instead of the source\'s')
+    .option('-b, --backend <name>', 'backend (default: $INNTROSPECT_BACKEND or wasm)');
+}
+
+export function registerAnalysisCommands(program: Command): void {
+  common(program.command('sample')
+    .description('Invariances of a layer (Fig. 3 left): samples D(t⁻¹(v|Φ(x))) beside x and its reconstruction, mean/variance maps, re-encoding similarity.'))
+    .requiredOption('-l, --layer <name>', 'the analysed layer')
+    .option('--count <n>', 'inputs', '4')
+    .option('-n, --samples <n>', 'samples per input', '8')
+    .action((sources: string[], o) => withAnalysis(sources, o, 'sample', ({ context }, c) =>
+      samplesCommand(context, { layer: o.layer, count: int(o.count, '--count', 1), samples: int(o.samples, '--samples', 1), ...c })));
+
+  common(program.command('invariance')
+    .description('Invariance per layer (Fig. 3 right): variance over samples in image and z̄ space, across depth.'))
+    .option('--layers <a,b>', 'layers (default: all analysed)')
+    .option('--inputs <n>', 'inputs averaged over', '64')
+    .option('-n, --samples <n>', 'samples per input', '16')
+    .action((sources: string[], o) => withAnalysis(sources, o, 'invariance', ({ context }, c) =>
+      invarianceCommand(context, { layers: list(o.layers), inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2), ...c })));
+
+  common(program.command('semantic')
+    .description('Semantic sensitivity per layer and factor (t and e composed).'))
+    .option('--layers <a,b>', 'layers (default: all analysed)')
+    .option('--inputs <n>', 'inputs averaged over', '64')
+    .option('-n, --samples <n>', 'samples per input', '16')
+    .action((sources: string[], o) => withAnalysis(sources, o, 'semantic', ({ context }, c) =>
+      semanticCommand(context, { layers: list(o.layers), inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2), ...c })));
+
+  common(program.command('dynamics')
+    .description('Training dynamics (Fig. 4): semantic sensitivity of every classifier snapshot with its accuracy (needs a zoo with dynamics).'))
+    .option('--inputs <n>', 'inputs averaged over', '32')
+    .option('-n, --samples <n>', 'samples per input', '16')
+    .action((sources: string[], o) => withAnalysis(sources, o, 'dynamics', ({ context, checkpoints }, c) => {
+      if (checkpoints.length === 0) throw new Error('dynamics needs classifier snapshots with a t each (a zoo folder made by inntrospect reproduce)');
+      return dynamicsCommand(context, checkpoints, { inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2), ...c });
+    }));
+
+  common(program.command('attack')
+    .description('Adversarial attacks made visible (Fig. 5): FGSM/PGD, what each layer sees, share of the representation changed, random-sign control.'))
+    .option('-k, --kind <fgsm|pgd>', 'attack', 'fgsm')
+    .option('-e, --epsilon <eps>', 'L∞ size in [-1, 1] pixel units', '0.1')
+    .option('--steps <n>', 'PGD steps', '10')
+    .option('--target <class>', 'targeted attack towards this class')
+    .option('--layers <a,b>', 'layers (default: all analysed)')
+    .option('--count <n>', 'images in the statistics', '64')
+    .action((sources: string[], o) => withAnalysis(sources, o, 'attack', ({ context }, c) => {
+      if (o.kind !== 'fgsm' && o.kind !== 'pgd') throw new Error(`--kind must be fgsm or pgd, got '${o.kind}'`);
+      return attackCommand(context, {
+        kind: o.kind, epsilon: num(o.epsilon, '--epsilon'), steps: int(o.steps, '--steps', 1),
+        target: o.target === undefined ? undefined : int(o.target, '--target'), layers: list(o.layers), count: int(o.count, '--count', 1), ...c,
+      });
+    }));
+
+  common(program.command('modify')
+    .description('Semantic modifications (Fig. 7): swap a factor from another image, decode, and the model\'s sensitivity per factor.'))
+    .option('--factors <a,b>', 'factors (default: all but the residual)')
+    .option('--count <n>', 'test images averaged over', '256')
+    .action((sources: string[], o) => withAnalysis(sources, o, 'modify', ({ context }, c) =>
+      modifyCommand(context, { factors: list(o.factors), count: int(o.count, '--count', 1), ...c })));
+
+  common(program.command('mix')
+    .description('Image mixing: D(t⁻¹(v₁|z₂)), z of one image with v of another.'))
+    .requiredOption('-l, --layer <name>', 'the analysed layer')
+    .option('--count <n>', 'images per side', '6')
+    .action((sources: string[], o) => withAnalysis(sources, o, 'mix', ({ context }, c) =>
+      mixCommand(context, { layer: o.layer, count: int(o.count, '--count', 1), ...c })));
+}

@@ -1,0 +1,130 @@
+/**
+ * Builds an AnalysisContext (src/analysis/context.ts) from files (Node only): a zoo folder, or
+ * cinn run folders (each one's config names its AE, classifier and layer). Everything loaded is
+ * freed by `dispose()`.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AnalysedLayer, AnalysisContext } from '../analysis/context.ts';
+import type { TrainingCheckpoint } from '../analysis/training-dynamics.ts';
+import { splittableStages } from '../models/greybox.ts';
+import type { StagedClassifier } from '../models/classifier.ts';
+import type { Autoencoder } from '../models/autoencoder.ts';
+import type { ConditionalINN } from '../flows/cinn.ts';
+import type { SemanticINN } from '../flows/iin.ts';
+import { Zoo } from '../zoo/zoo-files.ts';
+import type { ZooManifest } from '../zoo/manifest.ts';
+import { DEFAULT_DATA_CONFIG, loadData, type DataConfig } from './data-spec.ts';
+import { readModelOfKind } from './model-files.ts';
+
+export interface LoadedAnalysis {
+  context: AnalysisContext;
+  /** Classifier snapshots with their t (training dynamics), when the source has them. */
+  checkpoints: TrainingCheckpoint[];
+  manifest?: ZooManifest;
+  dispose(): void;
+}
+
+export interface AnalysisLoadOptions {
+  /** Test images to analyse (the first N of the test split). */
+  images: number;
+  /** A semantic INN (model file or run folder) when the source has none. */
+  iin?: string;
+}
+
+function splitClassifier(classifier: StagedClassifier) {
+  return splittableStages({ name: classifier.className, inputShape: classifier.inputShape, stages: classifier.stages });
+}
+
+async function testImages(data: DataConfig, images: number) {
+  const loaded = await loadData({ ...data, limit: 1, evalImages: images });
+  if (!loaded.test) throw new Error(`data '${data.dataset}' has no test split to analyse`);
+  return loaded.test;
+}
+
+async function fromZoo(dir: string, options: AnalysisLoadOptions): Promise<LoadedAnalysis> {
+  const zoo = Zoo.open(dir);
+  const m = zoo.manifest;
+  const owned: Array<{ dispose(): void }> = [];
+  const load = <T extends { dispose(): void }>(entry: Parameters<Zoo['load']>[0]): T => {
+    const model = zoo.load(entry).model as unknown as T;
+    owned.push(model);
+    return model;
+  };
+  const ae = load<Autoencoder>(m.ae);
+  const classifier = load<StagedClassifier>(m.classifier);
+  const split = splitClassifier(classifier);
+  const layers: AnalysedLayer[] = Object.entries(m.cinn).map(([name, entry]) => {
+    const gb = split.split(name);
+    return { name, phi: (x) => gb.phi(x), t: load<ConditionalINN>(entry) };
+  });
+  const e = options.iin ? readModelOfKind(options.iin, 'iin', '--iin').model : load<SemanticINN>(m.iin);
+  if (options.iin) owned.push(e);
+  const checkpoints: TrainingCheckpoint[] = m.dynamics.map((entry) => {
+    const snapshotEntry = m.snapshots.find((s) => s.step === entry.step);
+    if (!snapshotEntry) throw new Error(`zoo ${dir}: no snapshot for dynamics step ${entry.step}`);
+    const snapshot = load<StagedClassifier>(snapshotEntry);
+    const gb = splitClassifier(snapshot).split(m.dynamicsLayer);
+    return {
+      iteration: entry.step,
+      layer: { phi: (x) => gb.phi(x), t: load<ConditionalINN>(entry) },
+      accuracy: snapshotEntry.metrics['testAccuracy'],
+      classify: (x) => snapshot.logits(x),
+    };
+  });
+  const data = await testImages({ ...DEFAULT_DATA_CONFIG, dataset: 'colormnist' }, options.images);
+  return {
+    context: { ae, layers, classify: (x) => classifier.logits(x), e, data, modelName: m.configs['classifier'] ? 'ColorMNIST classifier' : classifier.className },
+    checkpoints,
+    manifest: m,
+    dispose: () => owned.forEach((o) => o.dispose()),
+  };
+}
+
+interface CinnRunConfig { ae: string; model: string; layer: string; data: DataConfig }
+
+async function fromCinnRuns(runs: string[], options: AnalysisLoadOptions): Promise<LoadedAnalysis> {
+  const configs = runs.map((run) => {
+    const file = join(run, 'config.json');
+    if (!existsSync(file)) throw new Error(`${run} is neither a zoo folder nor a cinn run folder (no config.json)`);
+    const config = JSON.parse(readFileSync(file, 'utf8')) as Partial<CinnRunConfig>;
+    if (!config.layer || !config.ae || !config.model) throw new Error(`${run} is not a cinn run (its config has no ae/model/layer)`);
+    return config as CinnRunConfig;
+  });
+  const first = configs[0]!;
+  for (const c of configs) {
+    if (c.ae !== first.ae || c.model !== first.model) throw new Error('the cinn runs must share one AE and one classifier (their configs differ)');
+  }
+  const owned: Array<{ dispose(): void }> = [];
+  const ae = readModelOfKind(first.ae, 'autoencoder', 'ae').model;
+  const classifier = readModelOfKind(first.model, 'classifier', 'model').model;
+  owned.push(ae, classifier);
+  const split = splitClassifier(classifier);
+  const layers = runs.map((run, i) => {
+    const t = readModelOfKind(run, 'cinn', run).model;
+    owned.push(t);
+    const gb = split.split(configs[i]!.layer);
+    return { name: configs[i]!.layer, phi: (x: Parameters<AnalysedLayer['phi']>[0]) => gb.phi(x), t } as AnalysedLayer;
+  });
+  const e = options.iin ? readModelOfKind(options.iin, 'iin', '--iin').model : undefined;
+  if (e) owned.push(e);
+  const data = await testImages(first.data, options.images);
+  return {
+    context: { ae, layers, classify: (x) => classifier.logits(x), e, data, modelName: classifier.className },
+    checkpoints: [],
+    dispose: () => owned.forEach((o) => o.dispose()),
+  };
+}
+
+/**
+ * @example
+ *   const { context, dispose } = await loadAnalysis(['zoo/colormnist'], { images: 256 });
+ */
+export async function loadAnalysis(sources: string[], options: AnalysisLoadOptions): Promise<LoadedAnalysis> {
+  if (sources.length === 0) throw new Error('nothing to analyse: give a zoo folder or cinn run folders');
+  for (const s of sources) if (!existsSync(s)) throw new Error(`'${s}' does not exist`);
+  if (sources.length === 1 && statSync(sources[0]!).isDirectory() && existsSync(join(sources[0]!, 'manifest.json'))) {
+    return fromZoo(sources[0]!, options);
+  }
+  return fromCinnRuns(sources, options);
+}
