@@ -1,7 +1,9 @@
 /**
- * The three benchmark workloads in TensorFlow.js, written with raw tfjs ops (no Layers) so that
- * they match bench/torch_bench.py layer for layer. Shapes are fixed by the benchmark spec in
- * docs/benchmarks.md; layouts are NHWC / HWIO here and NCHW in PyTorch.
+ * The benchmark workloads in TensorFlow.js. (a)–(c) are written with raw tfjs ops (no Layers) so
+ * that they match bench/torch_bench.py layer for layer; (d) and (e) run our real ConditionalINN
+ * (src/flows) at the size the shipped ColorMNIST pipeline trains, and torch_bench.py rebuilds
+ * that architecture. Shapes are fixed by the benchmark spec in docs/benchmarks.md; layouts are
+ * NHWC / HWIO here and NCHW in PyTorch.
  *
  * Each builder returns a `step()` that does the whole unit of work and only resolves once the
  * backend has finished it (we read the result back), plus `dispose()` that frees every tensor
@@ -9,6 +11,9 @@
  */
 import { tf } from '../src/engine/index.ts';
 import { Random } from '../src/engine/random.ts';
+import { ConditionalINN } from '../src/flows/cinn.ts';
+import { parameterCount } from '../src/flows/module.ts';
+import { cinnTrainStep, createFlowOptimizer } from '../src/flows/train-step.ts';
 
 export interface Workload {
   /** One unit of work (train step or sampling pass); resolves when its result has been read back. */
@@ -295,5 +300,125 @@ export async function flowRoundTripError(seed = 4): Promise<number> {
   const value = (await err.data())[0]!;
   for (const t of [err, x, cond]) t.dispose();
   flow.store.dispose();
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// (d), (e) The conditional INN t at the shipped ColorMNIST size, for the classifier's conv2 layer.
+
+/**
+ * What (d) and (e) run: COLORMNIST_RECIPE's t (src/zoo/reproduce.ts) on top of the cinn job's
+ * defaults (src/pipeline/jobs/cinn-job.ts) for the default classifier's `conv2` layer; dim is
+ * the default AE's zDim. bench/run.ts checks these against the pipeline's own values and passes
+ * them to torch_bench.py, so both sides always build the same model.
+ */
+export const CINN_BENCH = {
+  /** dim z̄ (AE zDim). */
+  dim: 64,
+  /** conv2 of the default ColorMNIST classifier (channels 32-64-128-256), NHWC. */
+  conditionShape: [4, 4, 128] as [number, number, number],
+  numBlocks: 8,
+  hiddenWidth: 128,
+  hiddenDepth: 1,
+  embeddingDim: 64,
+  /** Conv embedder: null = autoNumDown (0 stages for 4×4), base and cap as the job's defaults. */
+  numDown: null as number | null,
+  baseChannels: 64,
+  maxChannels: 1024,
+  /** Training batch (the cinn job's batchSize). */
+  batch: 64,
+  learningRate: 5e-4,
+  beta1: 0.5,
+  beta2: 0.9,
+  epsilon: 1e-8,
+  /** (e): conditions per call and samples per condition (the explorer's "resample 16 images"). */
+  sampleConditions: 16,
+  samplesPerCondition: 16,
+};
+
+function buildCinn(seed: number): ConditionalINN {
+  const c = CINN_BENCH;
+  return new ConditionalINN({
+    dim: c.dim,
+    conditionShape: [...c.conditionShape],
+    embeddingDim: c.embeddingDim,
+    numBlocks: c.numBlocks,
+    hiddenWidth: c.hiddenWidth,
+    hiddenDepth: c.hiddenDepth,
+    embedder: { kind: 'conv', numDown: c.numDown, baseChannels: c.baseChannels, maxChannels: c.maxChannels },
+    seed,
+  });
+}
+
+/** (d) One cinnTrainStep (forward + backward + Adam β = (0.5, 0.9)) on random z̄ and z. */
+export function buildCinnTrain(seed = 5): Workload {
+  const c = CINN_BENCH;
+  const rng = new Random(seed + 1000);
+  const t = buildCinn(seed);
+  const zbar = rng.normalTensor([c.batch, c.dim]) as tf.Tensor2D;
+  const z = rng.normalTensor([c.batch, ...c.conditionShape]);
+  const optimizer = createFlowOptimizer({ learningRate: c.learningRate, beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon });
+  return {
+    params: parameterCount(t),
+    // cinnTrainStep reads the loss back (dataSync) before it returns. The first (warm-up) step
+    // also runs ActNorm's data-dependent initialisation.
+    step: async () => cinnTrainStep(t, optimizer, zbar, z).loss,
+    dispose: () => {
+      optimizer.dispose();
+      t.dispose();
+      tf.dispose([zbar, z]);
+    },
+  };
+}
+
+/**
+ * (e) t.sample(z, 16) for 16 conditions: embed z once, repeat each embedding 16×, draw v ~ N(0, I)
+ * [256, 64] and run the flow backwards; no gradient. The ActNorms are initialised by one forward
+ * batch first, as in a trained t.
+ */
+export function buildCinnSample(seed = 6): Workload {
+  const c = CINN_BENCH;
+  const rng = new Random(seed + 1000);
+  const t = buildCinn(seed);
+  tf.tidy(() => {
+    t.forward(rng.normalTensor([c.batch, c.dim]) as tf.Tensor2D, rng.normalTensor([c.batch, ...c.conditionShape]));
+  });
+  const z = rng.normalTensor([c.sampleConditions, ...c.conditionShape]);
+  const sampleRng = new Random(seed + 2000);
+  return {
+    params: parameterCount(t),
+    step: async () => {
+      const zbar = t.sample(z, c.samplesPerCondition, sampleRng);
+      // Read back the whole sample batch: that is what the explorer decodes.
+      const data = await zbar.data();
+      zbar.dispose();
+      return data[0]!;
+    },
+    dispose: () => {
+      t.dispose();
+      z.dispose();
+    },
+  };
+}
+
+/**
+ * Self-test for t at the benchmark size: z̄ → v → z̄ through ConditionalINN.forward/inverse after
+ * the ActNorms were initialised on a shifted batch (so loc and scale are not trivial). Returns
+ * the max abs reconstruction error.
+ */
+export async function cinnRoundTripError(seed = 7): Promise<number> {
+  const c = CINN_BENCH;
+  const rng = new Random(seed + 1000);
+  const t = buildCinn(seed);
+  const err = tf.tidy(() => {
+    t.forward(tf.add(tf.mul(rng.normalTensor([c.batch, c.dim]), 1.5), 0.5) as tf.Tensor2D, rng.normalTensor([c.batch, ...c.conditionShape]));
+    const x = rng.normalTensor([8, c.dim]) as tf.Tensor2D;
+    const z = rng.normalTensor([8, ...c.conditionShape]);
+    const back = t.inverse(t.forward(x, z).output, z).output;
+    return tf.max(tf.abs(tf.sub(back, x)));
+  });
+  const value = (await err.data())[0]!;
+  err.dispose();
+  t.dispose();
   return value;
 }

@@ -1,12 +1,14 @@
 /**
  * `npm run bench`: times (a) a conv-AE train step, (b) a conditional affine-coupling flow train
- * step and (c) that flow's inverse on the tfjs engine, interleaved round by round with the same
- * three in PyTorch (bench/torch_bench.py, Debian's python3-torch) so that both see the same
- * machine load. Writes docs/benchmarks.md; progress goes to stderr, and the last stdout line is
- * one JSON object with the medians and the tfjs/torch ratios.
+ * step, (c) that flow's inverse, (d) a training step of t (our ConditionalINN at the shipped
+ * ColorMNIST size, conv2 layer) and (e) sampling 16 × 16 from that t on the tfjs engine,
+ * interleaved round by round with the same five in PyTorch (bench/torch_bench.py, Debian's
+ * python3-torch) so that both see the same machine load. Writes docs/benchmarks.md; progress
+ * goes to stderr, and the last stdout line is one JSON object with the medians and the
+ * tfjs/torch ratios.
  *
  * Options: --rounds N (3)  --steps N (12)  --warmup N (3)  --quick (1 round, 3 steps)
- *          --no-torch  --only a,b,c  --backend NAME (default: INNTROSPECT_BACKEND, else wasm)
+ *          --no-torch  --only a,b,c,d,e  --backend NAME (default: INNTROSPECT_BACKEND, else wasm)
  *          --no-profile  --out PATH (docs/benchmarks.md)  --python PATH (/usr/bin/python3)
  */
 import { execFile } from 'node:child_process';
@@ -17,16 +19,27 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { initEngine, tf } from '../src/engine/index.ts';
-import { buildConvAE, buildFlowInverse, buildFlowTrain, flowRoundTripError, type Workload } from './models.ts';
+import { autoNumDown } from '../src/flows/embedders.ts';
+import { DEFAULT_AUTOENCODER_CONFIG } from '../src/models/autoencoder.ts';
+import { ColorMnistClassifier } from '../src/models/classifier-colormnist.ts';
+import { splittableStages } from '../src/models/greybox.ts';
+import { CINN_JOB_PRESETS, DEFAULT_CINN_JOB_CONFIG } from '../src/pipeline/jobs/cinn-job.ts';
+import { COLORMNIST_RECIPE } from '../src/zoo/reproduce.ts';
+import {
+  buildCinnSample, buildCinnTrain, buildConvAE, buildFlowInverse, buildFlowTrain, CINN_BENCH, cinnRoundTripError, flowRoundTripError,
+  type Workload,
+} from './models.ts';
 import {
   BENCH_KEYS, BENCH_TITLES, median, ratioOf, summarise, writeReport,
-  type BenchKey, type KernelProfile, type Machine, type ReportData, type Series, type Summary, type TorchInfo,
+  type BenchKey, type CinnBenchInfo, type KernelProfile, type Machine, type ReportData, type Series, type Summary, type TorchInfo,
 } from './report.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..');
 
-const BUILDERS: Record<BenchKey, () => Workload> = { a: buildConvAE, b: buildFlowTrain, c: buildFlowInverse };
+const BUILDERS: Record<BenchKey, () => Workload> = {
+  a: buildConvAE, b: buildFlowTrain, c: buildFlowInverse, d: buildCinnTrain, e: buildCinnSample,
+};
 
 function log(msg: string): void {
   process.stderr.write(`[bench] ${msg}\n`);
@@ -55,7 +68,7 @@ function parseOptions(argv: string[]): Options {
       quick: { type: 'boolean', default: false },
       'no-torch': { type: 'boolean', default: false },
       'no-profile': { type: 'boolean', default: false },
-      only: { type: 'string', default: 'a,b,c' },
+      only: { type: 'string', default: BENCH_KEYS.join(',') },
       backend: { type: 'string' },
       out: { type: 'string', default: join(repoRoot, 'docs', 'benchmarks.md') },
       python: { type: 'string', default: '/usr/bin/python3' },
@@ -70,8 +83,8 @@ function parseOptions(argv: string[]): Options {
     return n;
   };
   const quick = values.quick ?? false;
-  const keys = (values.only ?? 'a,b,c').split(',').map((k) => k.trim()).filter((k) => k !== '');
-  for (const k of keys) if (!BENCH_KEYS.includes(k as BenchKey)) throw new Error(`--only: unknown benchmark '${k}' (use a, b, c)`);
+  const keys = (values.only ?? BENCH_KEYS.join(',')).split(',').map((k) => k.trim()).filter((k) => k !== '');
+  for (const k of keys) if (!BENCH_KEYS.includes(k as BenchKey)) throw new Error(`--only: unknown benchmark '${k}' (use ${BENCH_KEYS.join(', ')})`);
   if (keys.length === 0) throw new Error('--only: no benchmark selected');
   return {
     rounds: int('rounds', values.rounds, quick ? 1 : 3, 1),
@@ -80,7 +93,7 @@ function parseOptions(argv: string[]): Options {
     quick,
     torch: !values['no-torch'],
     profile: !values['no-profile'],
-    // Keep the canonical a, b, c order whatever order was asked for.
+    // Keep the canonical a, b, c, d, e order whatever order was asked for.
     keys: BENCH_KEYS.filter((k) => keys.includes(k)),
     backend: values.backend,
     out: values.out!,
@@ -206,14 +219,27 @@ function dpkgVersion(pkg: string): Promise<string | null> {
   });
 }
 
-async function probeTorch(opts: Options): Promise<{ info: TorchInfo | null; why: string | null; roundTrip: number | null }> {
-  if (!opts.torch) return { info: null, why: 'disabled with --no-torch.', roundTrip: null };
-  if (!existsSync(opts.python)) return { info: null, why: `${opts.python} not found.`, roundTrip: null };
+interface TorchProbe {
+  info: TorchInfo | null;
+  why: string | null;
+  roundTrip: number | null;
+  cinnRoundTrip: number | null;
+}
+
+/** CINN_BENCH as torch_bench.py's --cinn argument, so the PyTorch t is always built like ours. */
+function cinnArgs(): string[] {
+  return ['--cinn', JSON.stringify(CINN_BENCH)];
+}
+
+async function probeTorch(opts: Options): Promise<TorchProbe> {
+  const none = { info: null, roundTrip: null, cinnRoundTrip: null };
+  if (!opts.torch) return { ...none, why: 'disabled with --no-torch.' };
+  if (!existsSync(opts.python)) return { ...none, why: `${opts.python} not found.` };
   let probe: Record<string, unknown>;
   try {
-    probe = await runPython(opts, ['--probe'], 120_000);
+    probe = await runPython(opts, ['--probe', ...cinnArgs()], 120_000);
   } catch (error) {
-    return { info: null, why: `PyTorch not usable with ${opts.python} (${firstLine(error)}); install Debian's python3-torch.`, roundTrip: null };
+    return { ...none, why: `PyTorch not usable with ${opts.python} (${firstLine(error)}); install Debian's python3-torch.` };
   }
   const blas = probe['blas'] as { kind: string; libs: string[]; gemm512_gflops: number };
   const info: TorchInfo = {
@@ -227,13 +253,13 @@ async function probeTorch(opts: Options): Promise<{ info: TorchInfo | null; why:
     gemmGflops: blas.gemm512_gflops,
     openblasPackage: await dpkgVersion('libopenblas0-pthread'),
   };
-  return { info, why: null, roundTrip: Number(probe['flow_round_trip_error']) };
+  return { info, why: null, roundTrip: Number(probe['flow_round_trip_error']), cinnRoundTrip: Number(probe['cinn_round_trip_error']) };
 }
 
 async function runTorchRound(opts: Options): Promise<TorchRun> {
   const out = await runPython(
     opts,
-    ['--only', opts.keys.join(','), '--steps', String(opts.steps), '--warmup', String(opts.warmup), '--threads', '2'],
+    ['--only', opts.keys.join(','), '--steps', String(opts.steps), '--warmup', String(opts.warmup), '--threads', '2', ...cinnArgs()],
     30 * 60_000,
   );
   return {
@@ -247,6 +273,67 @@ function firstLine(error: unknown): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * (d)/(e) claim to run the shipped pipeline's t: compare CINN_BENCH with the values the pipeline
+ * itself would use (recipe, cinn job defaults, AE zDim, the default classifier's conv2 shape).
+ * Returns one message per difference.
+ */
+function cinnDrift(): string[] {
+  const c = CINN_BENCH;
+  // Job defaults, then the job's 'default' preset, then the recipe (what `reproduce` resolves).
+  const preset = CINN_JOB_PRESETS.default as { cinn?: Record<string, unknown> };
+  const step = COLORMNIST_RECIPE.default.cinn as Partial<typeof DEFAULT_CINN_JOB_CONFIG> & { cinn?: Record<string, unknown> };
+  const job = { ...DEFAULT_CINN_JOB_CONFIG, ...preset, ...step };
+  const arch = { ...DEFAULT_CINN_JOB_CONFIG.cinn, ...preset.cinn, ...step.cinn } as Record<string, unknown>;
+  const embedder = {
+    ...DEFAULT_CINN_JOB_CONFIG.cinn.embedder,
+    ...((preset.cinn?.['embedder'] as object | undefined) ?? {}),
+    ...((step.cinn?.['embedder'] as object | undefined) ?? {}),
+  } as Record<string, unknown>;
+  const clf = new ColorMnistClassifier();
+  let conv2: number[];
+  try {
+    conv2 = splittableStages({ name: clf.className, inputShape: clf.inputShape, stages: clf.stages }).split('conv2').zShape;
+  } finally {
+    clf.dispose();
+  }
+  const expected: Array<[string, unknown, unknown]> = [
+    ['dim (AE zDim)', c.dim, DEFAULT_AUTOENCODER_CONFIG.zDim],
+    ['conditionShape (classifier conv2)', c.conditionShape.join('×'), conv2.join('×')],
+    ['numBlocks', c.numBlocks, arch['numBlocks']],
+    ['hiddenWidth', c.hiddenWidth, arch['hiddenWidth']],
+    ['hiddenDepth', c.hiddenDepth, arch['hiddenDepth']],
+    ['embeddingDim', c.embeddingDim, arch['embeddingDim']],
+    ['embedder.numDown', c.numDown, embedder['numDown']],
+    ['embedder.baseChannels', c.baseChannels, embedder['baseChannels']],
+    ['embedder.maxChannels', c.maxChannels, embedder['maxChannels']],
+    ['batch', c.batch, job.batchSize],
+    ['learningRate', c.learningRate, job.learningRate],
+    ['beta1', c.beta1, job.beta1],
+    ['beta2', c.beta2, job.beta2],
+  ];
+  return expected
+    .filter(([, ours, theirs]) => ours !== theirs)
+    .map(([name, ours, theirs]) => `(d)/(e) no longer match the shipped ColorMNIST t: ${name} is ${String(ours)} in bench/models.ts CINN_BENCH but ${String(theirs)} in the pipeline.`);
+}
+
+function cinnInfo(): CinnBenchInfo {
+  const c = CINN_BENCH;
+  return {
+    dim: c.dim,
+    conditionShape: [...c.conditionShape],
+    numBlocks: c.numBlocks,
+    hiddenWidth: c.hiddenWidth,
+    hiddenDepth: c.hiddenDepth,
+    embeddingDim: c.embeddingDim,
+    embedderStages: c.numDown ?? autoNumDown(c.conditionShape[0], c.conditionShape[1]),
+    batch: c.batch,
+    learningRate: c.learningRate,
+    sampleConditions: c.sampleConditions,
+    samplesPerCondition: c.samplesPerCondition,
+  };
+}
 
 function machineInfo(backend: string, simd: boolean | null, threads: number): Machine {
   let cpu = cpus()[0]?.model ?? 'unknown';
@@ -289,6 +376,16 @@ async function main(): Promise<void> {
   const warnings: string[] = [];
   const tfjsRoundTrip = await flowRoundTripError();
   if (!(tfjsRoundTrip < 1e-3)) throw new Error(`flow inverse does not undo forward on tfjs (max error ${tfjsRoundTrip})`);
+  const runsCinn = opts.keys.includes('d') || opts.keys.includes('e');
+  let tfjsCinnRoundTrip: number | null = null;
+  if (runsCinn) {
+    tfjsCinnRoundTrip = await cinnRoundTripError();
+    if (!(tfjsCinnRoundTrip < 1e-3)) throw new Error(`t's inverse does not undo its forward on tfjs (max error ${tfjsCinnRoundTrip})`);
+    for (const w of cinnDrift()) {
+      warnings.push(w);
+      log(`WARNING: ${w}`);
+    }
+  }
 
   const probe = await probeTorch(opts);
   let torchMissing = probe.why;
@@ -334,6 +431,9 @@ async function main(): Promise<void> {
     }
   }
 
+  if (runsCinn && torchOk && !(probe.cinnRoundTrip !== null && probe.cinnRoundTrip < 1e-3)) {
+    warnings.push(`the PyTorch t's inverse does not undo its forward (max error ${probe.cinnRoundTrip}): its (d)/(e) numbers time a wrong model.`);
+  }
   for (const key of opts.keys) {
     const p = params[key];
     if (p && p.torch !== null && p.torch !== p.tfjs) {
@@ -373,6 +473,8 @@ async function main(): Promise<void> {
     torchResults,
     params,
     roundTrip: { tfjs: tfjsRoundTrip, torch: probe.roundTrip },
+    cinnRoundTrip: tfjsCinnRoundTrip === null ? null : { tfjs: tfjsCinnRoundTrip, torch: torchOk ? probe.cinnRoundTrip : null },
+    cinn: cinnInfo(),
     profiles,
     warnings,
   };
@@ -386,8 +488,15 @@ async function main(): Promise<void> {
     ae_step_ms: med(tfjs, 'a'),
     flow_step_ms: med(tfjs, 'b'),
     inverse_ms: med(tfjs, 'c'),
-    torch: haveTorch ? { ae_step_ms: med(torchResults, 'a'), flow_step_ms: med(torchResults, 'b'), inverse_ms: med(torchResults, 'c') } : null,
-    ratio: haveTorch ? { ae: ratio('a'), flow: ratio('b'), inverse: ratio('c') } : null,
+    cinn_step_ms: med(tfjs, 'd'),
+    cinn_sample_ms: med(tfjs, 'e'),
+    torch: haveTorch
+      ? {
+        ae_step_ms: med(torchResults, 'a'), flow_step_ms: med(torchResults, 'b'), inverse_ms: med(torchResults, 'c'),
+        cinn_step_ms: med(torchResults, 'd'), cinn_sample_ms: med(torchResults, 'e'),
+      }
+      : null,
+    ratio: haveTorch ? { ae: ratio('a'), flow: ratio('b'), inverse: ratio('c'), cinn_step: ratio('d'), cinn_sample: ratio('e') } : null,
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }

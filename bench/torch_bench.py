@@ -1,11 +1,17 @@
 #!/usr/bin/python3
-"""PyTorch twin of bench/models.ts: the same three workloads, same shapes, Adam, float32.
+"""PyTorch twin of bench/models.ts: the same five workloads, same shapes, Adam, float32.
+
+(a)-(c) mirror the raw-op models of bench/models.ts; (d) and (e) rebuild our ConditionalINN t
+(src/flows: ActNorm, DoubleAffineCoupling, Shuffle, ConvEmbedder) at the shipped ColorMNIST size.
 
 Run by bench/run.ts with Debian's /usr/bin/python3 (python3-torch), one child process per round.
 Prints exactly one JSON line on stdout; progress goes to stderr.
 
-  torch_bench.py --probe                       versions, threads, BLAS in use
-  torch_bench.py --only a,b,c --steps 12 --warmup 3
+  torch_bench.py --probe                       versions, threads, BLAS in use, round-trip checks
+  torch_bench.py --only a,b,c,d,e --steps 12 --warmup 3 [--cinn JSON]
+
+--cinn takes bench/models.ts CINN_BENCH as JSON (run.ts always passes it); without it the
+defaults below, which are the same values, apply.
 """
 import argparse
 import json
@@ -20,6 +26,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
 
 AE_BATCH = 64
 FLOW_BATCH = 256
@@ -185,7 +192,233 @@ def flow_round_trip_error():
         return float((flow.inverse(v, cond) - x).abs().max())
 
 
-WORKLOADS = {"a": make_ae, "b": make_flow_train, "c": make_flow_inverse}
+# ----------------------------------------------------------------------------------------------
+# (d), (e) The conditional INN t (src/flows/cinn.ts) at the shipped ColorMNIST size.
+
+# bench/models.ts CINN_BENCH; run.ts passes its values with --cinn.
+CINN = {
+    "dim": 64, "conditionShape": [4, 4, 128], "numBlocks": 8, "hiddenWidth": 128, "hiddenDepth": 1,
+    "embeddingDim": 64, "numDown": None, "baseChannels": 64, "maxChannels": 1024,
+    "batch": 64, "learningRate": 5e-4, "beta1": 0.5, "beta2": 0.9, "epsilon": 1e-8,
+    "sampleConditions": 16, "samplesPerCondition": 16,
+}
+
+ACTNORM_EPS = 1e-6
+COUPLING_SLOPE = 0.01
+EMBEDDER_SLOPE = 0.2
+
+
+class ActNorm(nn.Module):
+    """h = scale * (x + loc) per channel (axis 1: [B, C] or NCHW); logdet = positions * sum log|scale|.
+    Data-dependent init on the first forward batch with >= 2 values per channel: loc = -mean,
+    scale = 1 / (unbiased std + 1e-6) (src/flows/actnorm.ts)."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.loc = nn.Parameter(torch.zeros(channels))
+        self.scale = nn.Parameter(torch.ones(channels))
+        self.initialized = False
+
+    def _view(self, p, x):
+        return p.view(1, -1, *([1] * (x.dim() - 2)))
+
+    def apply_norm(self, x):
+        if not self.initialized:
+            flat = x.detach().transpose(0, 1).reshape(x.shape[1], -1)
+            if flat.shape[1] >= 2:
+                with torch.no_grad():
+                    self.loc.copy_(-flat.mean(1))
+                    self.scale.copy_(1.0 / (flat.std(1) + ACTNORM_EPS))
+                self.initialized = True
+        return self._view(self.scale, x) * (x + self._view(self.loc, x))
+
+    def forward(self, x):
+        y = self.apply_norm(x)
+        positions = x[0, 0].numel()
+        return y, positions * torch.log(torch.abs(self.scale)).sum()
+
+    def inverse(self, y):
+        return y / self._view(self.scale, y) - self._view(self.loc, y)
+
+
+class Mlp(nn.Module):
+    """Linear -> LReLU(0.01) -> [Linear -> LReLU(0.01)] x depth -> Linear [-> tanh] (src/flows/layers.ts Mlp)."""
+
+    def __init__(self, dim_in, hidden, depth, dim_out, use_tanh):
+        super().__init__()
+        dims = [dim_in] + [hidden] * (depth + 1) + [dim_out]
+        self.linears = nn.ModuleList([nn.Linear(dims[i], dims[i + 1]) for i in range(len(dims) - 1)])
+        self.use_tanh = use_tanh
+
+    def forward(self, x):
+        last = len(self.linears) - 1
+        for i, layer in enumerate(self.linears):
+            x = layer(x)
+            if i < last:
+                x = F.leaky_relu(x, COUPLING_SLOPE)
+        return torch.tanh(x) if self.use_tanh else x
+
+
+class DoubleAffineCoupling(nn.Module):
+    """x = [a, b] (a: ceil(D/2)); b' = b*exp(S0([a,c])) + T0([a,c]); a' = a*exp(S1([b',c])) + T1([b',c]);
+    y = [b', a'], logdet = sum s0 + sum s1 (src/flows/coupling.ts)."""
+
+    def __init__(self, dim, cond, hidden, depth):
+        super().__init__()
+        self.size_a = (dim + 1) // 2
+        self.size_b = dim - self.size_a
+        a, b = self.size_a, self.size_b
+        self.s = nn.ModuleList([Mlp(a + cond, hidden, depth, b, True), Mlp(b + cond, hidden, depth, a, True)])
+        self.t = nn.ModuleList([Mlp(a + cond, hidden, depth, b, False), Mlp(b + cond, hidden, depth, a, False)])
+
+    def forward(self, x, c):
+        a, b = x.split([self.size_a, self.size_b], 1)
+        h0 = torch.cat([a, c], 1)
+        s0 = self.s[0](h0)
+        b1 = b * torch.exp(s0) + self.t[0](h0)
+        h1 = torch.cat([b1, c], 1)
+        s1 = self.s[1](h1)
+        a1 = a * torch.exp(s1) + self.t[1](h1)
+        return torch.cat([b1, a1], 1), s0.sum(1) + s1.sum(1)
+
+    def inverse(self, y, c):
+        b1, a1 = y.split([self.size_b, self.size_a], 1)
+        h1 = torch.cat([b1, c], 1)
+        a = (a1 - self.t[1](h1)) * torch.exp(-self.s[1](h1))
+        h0 = torch.cat([a, c], 1)
+        b = (b1 - self.t[0](h0)) * torch.exp(-self.s[0](h0))
+        return torch.cat([a, b], 1)
+
+
+def auto_num_down(height, width):
+    """src/flows/embedders.ts autoNumDown: the most stride-2 stages that leave >= 3x3."""
+    n = 0
+    while min(height, width) // 2 ** (n + 1) >= 3:
+        n += 1
+    return n
+
+
+class ConvEmbedder(nn.Module):
+    """num_down x [conv k4 s2 p1 without bias -> ActNorm -> LReLU(0.2)], channels base*2^s capped at
+    max; then a conv with bias whose kernel is the remaining size -> [B, E] (src/flows/embedders.ts)."""
+
+    def __init__(self, shape_hwc, dim_out, num_down, base, cap):
+        super().__init__()
+        height, width, c_in = shape_hwc
+        self.num_down = auto_num_down(height, width) if num_down is None else num_down
+        self.convs = nn.ModuleList()
+        self.norms = nn.ModuleList()
+        size = (height, width)
+        for s in range(self.num_down):
+            c_out = min(base * 2 ** s, cap)
+            self.convs.append(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False))
+            self.norms.append(ActNorm(c_out))
+            size = tuple((n + 2 - 4) // 2 + 1 for n in size)
+            c_in = c_out
+        self.out = nn.Conv2d(c_in, dim_out, size, 1, 0, bias=True)
+
+    def forward(self, z_nchw):
+        h = z_nchw
+        for conv, norm in zip(self.convs, self.norms):
+            h = F.leaky_relu(norm.apply_norm(conv(h)), EMBEDDER_SLOPE)
+        return self.out(h).flatten(1)
+
+
+class ConditionalINN(nn.Module):
+    """t: embed z once, then numBlocks x [ActNorm -> DoubleAffineCoupling(c) -> fixed permutation]."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        dim = cfg["dim"]
+        self.dim = dim
+        self.embedder = ConvEmbedder(cfg["conditionShape"], cfg["embeddingDim"], cfg["numDown"],
+                                     cfg["baseChannels"], cfg["maxChannels"])
+        self.norms = nn.ModuleList()
+        self.couplings = nn.ModuleList()
+        for k in range(cfg["numBlocks"]):
+            self.norms.append(ActNorm(dim))
+            self.couplings.append(DoubleAffineCoupling(dim, cfg["embeddingDim"], cfg["hiddenWidth"], cfg["hiddenDepth"]))
+            perm = torch.randperm(dim)
+            self.register_buffer(f"perm{k}", perm)
+            self.register_buffer(f"inv{k}", torch.argsort(perm))
+
+    def forward(self, x, z):
+        c = self.embedder(z)
+        logdet = torch.zeros(x.shape[0])
+        for k, (norm, coupling) in enumerate(zip(self.norms, self.couplings)):
+            x, ld = norm(x)
+            logdet = logdet + ld
+            x, ld = coupling(x, c)
+            logdet = logdet + ld
+            x = x[:, getattr(self, f"perm{k}")]
+        return x, logdet
+
+    def inverse_embedded(self, v, c):
+        for k in reversed(range(len(self.norms))):
+            v = v[:, getattr(self, f"inv{k}")]
+            v = self.couplings[k].inverse(v, c)
+            v = self.norms[k].inverse(v)
+        return v
+
+    def inverse(self, v, z):
+        return self.inverse_embedded(v, self.embedder(z))
+
+    def sample(self, z, n):
+        """n draws v ~ N(0, I) per condition; rows b*n .. b*n+n-1 belong to condition b (cinn.ts sample)."""
+        c = self.embedder(z).repeat_interleave(n, 0)
+        return self.inverse_embedded(torch.randn(c.shape[0], self.dim), c)
+
+
+def nchw(shape_hwc):
+    h, w, c = shape_hwc
+    return (c, h, w)
+
+
+def make_cinn_train():
+    cfg = CINN
+    t = ConditionalINN(cfg)
+    zbar = torch.randn(cfg["batch"], cfg["dim"])
+    z = torch.randn(cfg["batch"], *nchw(cfg["conditionShape"]))
+    opt = torch.optim.Adam(t.parameters(), lr=cfg["learningRate"], betas=(cfg["beta1"], cfg["beta2"]), eps=cfg["epsilon"])
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        v, logdet = t(zbar, z)
+        loss = (0.5 * v.square().sum(1)).mean() - logdet.mean()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step, sum(p.numel() for p in t.parameters())
+
+
+def make_cinn_sample():
+    cfg = CINN
+    t = ConditionalINN(cfg)
+    with torch.no_grad():  # initialise the ActNorms from one forward batch, as in a trained t
+        t(torch.randn(cfg["batch"], cfg["dim"]), torch.randn(cfg["batch"], *nchw(cfg["conditionShape"])))
+    z = torch.randn(cfg["sampleConditions"], *nchw(cfg["conditionShape"]))
+
+    def step():
+        with torch.no_grad():
+            return float(t.sample(z, cfg["samplesPerCondition"])[0, 0])
+
+    return step, sum(p.numel() for p in t.parameters())
+
+
+def cinn_round_trip_error():
+    cfg = CINN
+    t = ConditionalINN(cfg)
+    shape = nchw(cfg["conditionShape"])
+    with torch.no_grad():
+        t(0.5 + 1.5 * torch.randn(cfg["batch"], cfg["dim"]), torch.randn(cfg["batch"], *shape))
+        x = torch.randn(8, cfg["dim"])
+        z = torch.randn(8, *shape)
+        v, _ = t(x, z)
+        return float((t.inverse(v, z) - x).abs().max())
+
+
+WORKLOADS = {"a": make_ae, "b": make_flow_train, "c": make_flow_inverse, "d": make_cinn_train, "e": make_cinn_sample}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -229,12 +462,19 @@ def blas_info():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--probe", action="store_true")
-    ap.add_argument("--only", default="a,b,c")
+    ap.add_argument("--only", default="a,b,c,d,e")
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cinn", help="t's configuration as JSON (bench/models.ts CINN_BENCH)")
     args = ap.parse_args()
+    if args.cinn:
+        given = json.loads(args.cinn)
+        unknown = sorted(set(given) - set(CINN))
+        if unknown:
+            raise SystemExit(f"--cinn: unknown keys {unknown}")
+        CINN.update(given)
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -247,6 +487,7 @@ def main():
     if args.probe:
         out["blas"] = blas_info()
         out["flow_round_trip_error"] = flow_round_trip_error()
+        out["cinn_round_trip_error"] = cinn_round_trip_error()
         print(json.dumps(out), flush=True)
         return
 
@@ -254,7 +495,7 @@ def main():
     out["params"] = {}
     for key in [k for k in args.only.split(",") if k]:
         if key not in WORKLOADS:
-            raise SystemExit(f"unknown benchmark '{key}' (use a, b, c)")
+            raise SystemExit(f"unknown benchmark '{key}' (use {', '.join(WORKLOADS)})")
         step, n_params = WORKLOADS[key]()
         out["params"][key] = n_params
         for _ in range(args.warmup):
