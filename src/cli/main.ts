@@ -8,6 +8,7 @@ import { trainCommand } from './train-command.ts';
 import { checkCommand } from './check-command.ts';
 import { reproduceCommand } from './reproduce-command.ts';
 import { exploreCommand } from './explore-command.ts';
+import { exploreCommand } from './explore-command.ts';
 import { registerAnalysisCommands } from './analysis-cli.ts';
 
 export function buildProgram(): Command {
@@ -68,6 +69,16 @@ export function buildProgram(): Command {
     .option('--runs <dir>', 'parent folder of the run folders', 'runs')
     .option('-b, --backend <name>', 'backend (default: $INNTROSPECT_BACKEND, else torch when built, else wasm)')
     .action(reproduceCommand);
+  program
+    .command('explore')
+    .description('Serve the in-browser explorer (representations, attacks, mixing, semantic edits, training dynamics) for a zoo folder on 127.0.0.1 and print its URL.')
+    .argument('[zoo]', 'zoo folder with manifest.json', 'zoo/colormnist')
+    .option('--port <n>', 'port (0 picks a free one)', '8321')
+    .option('--host <address>', 'address to bind', '127.0.0.1')
+    .option('--test-images <n>', 'ColorMNIST test images served to the page', '256')
+    .option('--no-open', 'do not open a browser (one is opened only when a display is available)')
+    .option('--rebuild', 'rebuild the page bundle even if it is up to date')
+    .action(exploreCommand);
   program
     .command('explore')
     .description('Serve the in-browser explorer (representations, attacks, mixing, semantic edits, training dynamics) for a zoo folder on 127.0.0.1 and print its URL.')

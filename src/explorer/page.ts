@@ -1,0 +1,190 @@
+/**
+ * The explorer page: a shell around the five modes. It starts the worker (which owns
+ * TensorFlow.js and the models), shows which models loaded (and why one did not), the test
+ * images to pick from, uploads (decoded, cropped and resized to 32×32 here, never sent to the
+ * server), and the mode tabs.
+ */
+import { WorkerClient } from './client.ts';
+import { IMAGE_SIZE, type Images, type InitResult } from './protocol.ts';
+import { attacksMode, dynamicsMode, editsMode, mixingMode, representationsMode, type App, type Mode, type Selected } from './modes.ts';
+import { el, imageCanvas } from './render.ts';
+
+/** What the end-to-end tests read (and a console user can inspect). */
+interface ExplorerHooks {
+  ready: boolean;
+  fatal: string | null;
+  init: InitResult | null;
+  /** Completed requests per mode. */
+  done: Record<string, number>;
+  /** Round-trip time of each completed request per mode, ms. */
+  timings: Record<string, number[]>;
+  last: Record<string, unknown>;
+}
+
+declare global {
+  interface Window { explorer: ExplorerHooks }
+}
+
+const hooks: ExplorerHooks = { ready: false, fatal: null, init: null, done: {}, timings: {}, last: {} };
+window.explorer = hooks;
+
+const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+const UPLOAD_TYPES = new Set(['image/png', 'image/jpeg']);
+const GALLERY = 64;
+
+const root = document.getElementById('app')!;
+const statusLine = el('div', { class: 'status busy', id: 'status', 'data-testid': 'status' }, 'starting the worker…');
+root.append(statusLine);
+
+function showFatal(message: string): void {
+  hooks.fatal = message;
+  statusLine.className = 'status error';
+  statusLine.textContent = message;
+}
+
+/** Pixels of an uploaded file: decoded by the browser, centre-cropped to a square, resized to 32×32, in [-1, 1]. */
+async function decodeUpload(file: File): Promise<Float32Array> {
+  if (!UPLOAD_TYPES.has(file.type)) throw new Error(`${file.name}: only PNG and JPEG images are accepted (got '${file.type || 'unknown type'}')`);
+  if (file.size > MAX_UPLOAD_BYTES) throw new Error(`${file.name}: ${(file.size / 1048576).toFixed(1)} MB is more than the ${MAX_UPLOAD_BYTES / 1048576} MB limit`);
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch {
+    throw new Error(`${file.name}: the browser could not decode this image`);
+  }
+  const side = Math.min(bitmap.width, bitmap.height);
+  const canvas = document.createElement('canvas');
+  canvas.width = IMAGE_SIZE;
+  canvas.height = IMAGE_SIZE;
+  const ctx = canvas.getContext('2d')!;
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(bitmap, (bitmap.width - side) / 2, (bitmap.height - side) / 2, side, side, 0, 0, IMAGE_SIZE, IMAGE_SIZE);
+  bitmap.close();
+  const rgba = ctx.getImageData(0, 0, IMAGE_SIZE, IMAGE_SIZE).data;
+  const out = new Float32Array(IMAGE_SIZE * IMAGE_SIZE * 3);
+  for (let p = 0; p < IMAGE_SIZE * IMAGE_SIZE; p++) for (let k = 0; k < 3; k++) out[3 * p + k] = (rgba[4 * p + k]! / 255) * 2 - 1;
+  return out;
+}
+
+function testImage(init: InitResult, index: number): Selected {
+  const ts = init.testSet!;
+  const [, h, w, c] = ts.images.shape;
+  const size = h * w * c;
+  const preview: Images = { data: ts.images.data.slice(index * size, (index + 1) * size), shape: [1, h, w, c] };
+  return { ref: { test: index }, name: `test #${index} (label ${init.classNames[ts.labels[index]!] ?? ts.labels[index]})`, preview };
+}
+
+function modelList(init: InitResult): HTMLElement {
+  const failed = init.models.filter((m) => !m.ok);
+  const list = el('ul', { class: 'models' });
+  for (const m of init.models) {
+    list.append(el('li', { class: m.ok ? 'ok' : 'failed' }, `${m.ok ? '✓' : '✗'} ${m.role} — ${m.file}${m.ok ? ` (${m.millis} ms)` : `: ${m.error}`}`));
+  }
+  const box = el('details', { class: failed.length > 0 ? 'model-list has-errors' : 'model-list', 'data-testid': 'models' }, el('summary', {}, failed.length > 0 ? `${failed.length} model file(s) failed to load — details` : `${init.models.length} model files loaded and verified against manifest.json`), list);
+  if (failed.length > 0) box.open = true;
+  return box;
+}
+
+async function main(): Promise<void> {
+  const params = new URLSearchParams(location.search);
+  const backend = params.get('backend') ?? 'wasm';
+  const worker = new Worker('/worker.js', { type: 'module', name: 'inntrospect-explorer' });
+  const client = new WorkerClient(worker, (text) => {
+    if (!hooks.ready) statusLine.textContent = text;
+  });
+  const init = await client.request({ type: 'init', backend });
+  hooks.init = init;
+  if (init.fatal || !init.testSet) {
+    showFatal(init.fatal ?? 'no test images');
+    return;
+  }
+  document.title = `inntrospect explorer · ${init.title}`;
+  statusLine.className = 'status done';
+  statusLine.textContent = `${init.title}: ${init.description}. Backend ${init.backend}${init.simd ? ' (SIMD)' : ''}; layers with a t: ${init.layers.join(', ') || 'none'}.`;
+  root.append(modelList(init));
+  const errors = init.models.filter((m) => !m.ok);
+  if (errors.length > 0) {
+    root.append(el('div', { class: 'banner error', 'data-testid': 'load-errors', role: 'alert' }, `Some models failed to load; the modes that need them say so. ${errors.map((m) => `${m.file}: ${m.error}`).join(' · ')}`));
+  }
+
+  let a = testImage(init, 0);
+  let b = testImage(init, 1);
+  let target: 'a' | 'b' = 'a';
+  const modes: Mode[] = [];
+  let active: Mode | null = null;
+
+  // Image chooser: A and B previews, which one a click sets, the gallery and the upload.
+  const previewA = el('div', { class: 'preview', 'data-testid': 'image-a' });
+  const previewB = el('div', { class: 'preview', 'data-testid': 'image-b' });
+  const drawPreviews = () => {
+    previewA.replaceChildren(el('strong', {}, 'A'), imageCanvas(a.preview, 0), el('span', {}, a.name));
+    previewB.replaceChildren(el('strong', {}, 'B'), imageCanvas(b.preview, 0), el('span', {}, b.name));
+    previewA.classList.toggle('target', target === 'a');
+    previewB.classList.toggle('target', target === 'b');
+  };
+  const choose = (s: Selected) => {
+    if (target === 'a') a = s;
+    else b = s;
+    drawPreviews();
+    active?.refresh();
+  };
+  previewA.addEventListener('click', () => { target = 'a'; drawPreviews(); });
+  previewB.addEventListener('click', () => { target = 'b'; drawPreviews(); });
+  const gallery = el('div', { class: 'gallery', 'data-testid': 'gallery' });
+  const count = Math.min(GALLERY, init.testSet.images.shape[0]);
+  for (let i = 0; i < count; i++) {
+    const thumb = el('button', { type: 'button', class: 'thumb', title: testImage(init, i).name, 'data-index': String(i), 'data-testid': `thumb-${i}` }, imageCanvas(init.testSet.images, i));
+    thumb.addEventListener('click', () => choose(testImage(init, i)));
+    gallery.append(thumb);
+  }
+  const upload = el('input', { type: 'file', accept: 'image/png,image/jpeg', 'data-testid': 'upload' });
+  const uploadStatus = el('span', { class: 'upload-status', 'data-testid': 'upload-status' });
+  upload.addEventListener('change', () => {
+    const file = upload.files?.[0];
+    if (!file) return;
+    decodeUpload(file).then((pixels) => {
+      uploadStatus.className = 'upload-status';
+      uploadStatus.textContent = `${file.name} → 32×32`;
+      choose({ ref: { pixels, name: file.name }, name: `upload: ${file.name}`, preview: { data: pixels, shape: [1, IMAGE_SIZE, IMAGE_SIZE, 3] } });
+    }, (error: unknown) => {
+      uploadStatus.className = 'upload-status error';
+      uploadStatus.textContent = error instanceof Error ? error.message : String(error);
+    });
+  });
+  root.append(el('div', { class: 'chooser' },
+    el('div', { class: 'previews' }, previewA, previewB, el('p', { class: 'hint' }, 'Click A or B, then an image below (or upload one) to set it.')),
+    el('div', {}, gallery, el('div', { class: 'upload' }, el('label', {}, 'Upload a PNG/JPEG (stays in this page): ', upload), uploadStatus), el('p', { class: 'hint' }, init.testSet.description))));
+  drawPreviews();
+
+  const app: App = {
+    client, init, a: () => a, b: () => b,
+    record(mode, result, millis) {
+      hooks.done[mode] = (hooks.done[mode] ?? 0) + 1;
+      (hooks.timings[mode] ??= []).push(millis);
+      hooks.last[mode] = result;
+    },
+  };
+  modes.push(representationsMode(app), attacksMode(app), mixingMode(app), editsMode(app), dynamicsMode(app));
+  const tabs = el('nav', { class: 'tabs', role: 'tablist' });
+  const panels = el('main', {});
+  const activate = (m: Mode) => {
+    active = m;
+    for (const t of Array.from(tabs.querySelectorAll('button'))) t.classList.toggle('active', t.getAttribute('data-mode') === m.id);
+    for (const x of modes) x.panel.hidden = x !== m;
+    history.replaceState(null, '', `#${m.id}`);
+    m.refresh();
+  };
+  for (const m of modes) {
+    const tab = el('button', { type: 'button', role: 'tab', 'data-mode': m.id, 'data-testid': `tab-${m.id}` }, m.title);
+    tab.addEventListener('click', () => activate(m));
+    tabs.append(tab);
+    m.panel.hidden = true;
+    panels.append(m.panel);
+  }
+  root.append(tabs, panels);
+  hooks.ready = true;
+  activate(modes.find((m) => `#${m.id}` === location.hash) ?? modes[0]!);
+}
+
+main().catch((error: unknown) => showFatal(`The explorer failed to start: ${error instanceof Error ? error.message : String(error)}`));
