@@ -19,7 +19,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { AnalysisContext, ImageArray } from '../analysis/context.ts';
-import { invariancePerLayer, layerSamples, type InvariancePerLayerOptions, type LayerSamplesOptions } from '../analysis/invariances.ts';
+import { invariancePerLayer, layerSamples, type InvariancePerLayerOptions, type LayerSamplesOptions, type ReencodingCheck } from '../analysis/invariances.ts';
 import { semanticSensitivity, type SemanticSensitivityOptions } from '../analysis/semantic-sensitivity.ts';
 import { trainingDynamics, type TrainingCheckpoint, type TrainingDynamicsOptions } from '../analysis/training-dynamics.ts';
 import { attackStatistics, attackVisualization, type AttackStatisticsOptions } from '../analysis/attacks.ts';
@@ -93,8 +93,20 @@ function className(ctx: AnalysisContext, c: number): string {
   return ctx.data.classNames[c] ?? String(c);
 }
 
+/** The numbers `samplesCommand` writes. */
+export interface SamplesNumbers {
+  layer: string;
+  indices: number[];
+  samplesPerInput: number;
+  /** Mean over inputs and pixels of the variance map. */
+  meanPixelVariance: number;
+  /** The top of the heat maps' common colour scale. */
+  varianceMapMax: number;
+  reencoding: ReencodingCheck;
+}
+
 /** Analysis 1: rows [x, D(E(x)), x̄₁ … x̄ₙ, mean, variance] per input. */
-export async function samplesCommand(ctx: AnalysisContext, options: LayerSamplesOptions & OutputOptions): Promise<CommandResult<Record<string, unknown>>> {
+export async function samplesCommand(ctx: AnalysisContext, options: LayerSamplesOptions & OutputOptions): Promise<CommandResult<SamplesNumbers>> {
   const w = new Writer(options.out);
   const r = layerSamples(ctx, options);
   const n = r.samplesPerInput;
@@ -108,7 +120,7 @@ export async function samplesCommand(ctx: AnalysisContext, options: LayerSamples
   ]);
   const columnLabels = ['x', 'D(E(x))', ...Array.from({ length: n }, (_, k) => `x̄${k + 1}`), 'mean', 'variance'];
   await w.png(`samples-${safeName(r.layer)}.png`, await imageGridPng(rows, { scale: options.scale, columnLabels, title: `${ctx.modelName ?? 'model'} · ${r.layer}: x̄ = D(t⁻¹(v|Φ(x))), v ~ N(0, I)` }));
-  const numbers = {
+  const numbers: SamplesNumbers = {
     layer: r.layer,
     indices: r.indices,
     samplesPerInput: n,

@@ -77,7 +77,7 @@ test('1 samples: grid, mean/variance maps, re-encoding check', async () => {
   assert.equal(tf.memory().numTensors, before, 'tensors leaked');
   p.checkMonotone();
   await checkFiles(r.files, ['samples-conv1.png', 'samples-conv1.json']);
-  const re = r.numbers.reencoding as { samples: number; randomPairs: number; reconstruction: number };
+  const re = r.numbers.reencoding;
   for (const k of ['samples', 'randomPairs', 'reconstruction'] as const) finite(re[k], k);
 });
 
