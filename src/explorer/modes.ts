@@ -176,7 +176,7 @@ export function attacksMode(app: App): Mode {
         el('div', { 'data-testid': 'prediction-adversarial' }, el('h4', {}, `after: ${predictionText(r.predictions.adversarial, names)}`), probabilityBars(r.predictions.adversarial, names)),
         el('div', {}, el('h4', {}, `control: ${predictionText(r.predictions.random, names)}`), probabilityBars(r.predictions.random, names))),
       el('table', { class: 'layers', 'data-testid': 'attack-layers' },
-        el('tr', {}, el('th', {}, 'layer'), el('th', {}, 'D(t⁻¹(v|Φ(x)))'), el('th', {}, 'D(t⁻¹(v|Φ(x_adv)))'), el('th', {}, 'D(t⁻¹(v|Φ(x_rand)))'), el('th', {}, 'classifier on the middle image')),
+        el('tr', {}, el('th', {}, 'layer'), el('th', {}, 'D(t⁻¹(v|Φ(x)))'), el('th', {}, 'D(t⁻¹(v|Φ(x_adv)))'), el('th', {}, 'D(t⁻¹(v|Φ(x_rand)))'), el('th', {}, 'classifier on D(t⁻¹(v|Φ(x_adv)))')),
         ...rows),
     );
   });

@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   root.append(modelList(init));
   const errors = init.models.filter((m) => !m.ok);
   if (errors.length > 0) {
-    root.append(el('div', { class: 'banner error', 'data-testid': 'load-errors', role: 'alert' }, `Some models failed to load; the modes that need them say so. ${errors.map((m) => `${m.file}: ${m.error}`).join(' · ')}`));
+    root.append(el('div', { class: 'banner error', 'data-testid': 'load-errors', role: 'alert' }, `Some models failed to load; the modes that need them say so. ${errors.map((m) => (m.error?.startsWith(m.file) ? m.error : `${m.file}: ${m.error}`)).join(' · ')}`));
   }
 
   let a = testImage(init, 0);

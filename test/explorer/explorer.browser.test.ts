@@ -1,0 +1,266 @@
+// The explorer end to end in a real browser: Debian's Chromium (headless, driven by
+// playwright-core) loads the page from the explorer's server on a tiny zoo reproduced here.
+// Every mode loads, draws non-blank images and reacts to its controls; uploads are decoded in
+// the page (and refused when not PNG/JPEG); a zoo file whose sha256 does not match the
+// manifest is reported in the page; no console errors. Screenshots go to a temp folder (printed).
+// The time to resample 16 images is recorded (printed), not asserted.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { initEngine } from '../../src/engine/index.ts';
+import { reproduceColorMnist } from '../../src/zoo/reproduce.ts';
+import { ensureExplorerBuilt } from '../../src/explorer/build.ts';
+import { colorMnistTestSet, startExplorerServer, type ExplorerServer } from '../../src/explorer/server.ts';
+
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+
+function skipReason(): string | false {
+  try {
+    readFileSync(CHROMIUM, { flag: 'r' }).subarray(0, 1);
+    return false;
+  } catch {
+    return `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
+  }
+}
+
+const root = mkdtempSync(join(tmpdir(), 'inntrospect-explorer-'));
+const shots = join(root, 'screenshots');
+let browser: Browser;
+let server: ExplorerServer;
+let page: Page;
+const consoleErrors: string[] = [];
+
+async function openPage(url: string): Promise<Page> {
+  const p = await browser.newPage({ viewport: { width: 1280, height: 1300 } });
+  p.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') consoleErrors.push(`${m.type()}: ${m.text()}`); });
+  p.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+  p.on('requestfailed', (r) => consoleErrors.push(`request failed: ${r.url()}`));
+  await p.goto(url);
+  await p.waitForFunction(() => window.explorer?.ready || window.explorer?.fatal, null, { timeout: 120_000 });
+  return p;
+}
+
+/** Waits until `mode` has completed more than `before` requests; fails with the mode's error text. */
+async function waitDone(p: Page, mode: string, before: number, status = mode): Promise<void> {
+  await p.waitForFunction(([m, n, s]) => (window.explorer.done[m!] ?? 0) > Number(n) || document.querySelector(`[data-testid=${s}-status].error`) !== null, [mode, String(before), status], { timeout: 120_000 });
+  const error = await p.evaluate((s) => document.querySelector(`[data-testid=${s}-status].error`)?.textContent ?? null, status);
+  assert.equal(error, null, `${mode}: ${error}`);
+}
+
+function done(p: Page, mode: string): Promise<number> {
+  return p.evaluate((m) => window.explorer.done[m] ?? 0, mode);
+}
+
+/** Sets an input's value and fires 'input' and 'change' as a user would. */
+async function setControl(p: Page, testid: string, value: string): Promise<void> {
+  await p.evaluate(([id, v]) => {
+    const input = document.querySelector(`[data-testid=${id}]`) as HTMLInputElement | HTMLSelectElement;
+    input.value = v!;
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+  }, [testid, value]);
+}
+
+/** For each canvas under the selector: the standard deviation of its pixel values (0 = blank). */
+function canvasSpread(p: Page, selector: string): Promise<number[]> {
+  return p.evaluate((sel) => Array.from(document.querySelectorAll(`${sel} canvas`)).map((c) => {
+    const canvas = c as HTMLCanvasElement;
+    const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let s = 0;
+    let s2 = 0;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) for (let k = 0; k < 3; k++) { s += d[i + k]!; s2 += d[i + k]! ** 2; n++; }
+    return Math.sqrt(Math.max(0, s2 / n - (s / n) ** 2));
+  }), selector);
+}
+
+async function assertNonBlank(p: Page, selector: string, atLeast: number): Promise<void> {
+  const spread = await canvasSpread(p, selector);
+  assert.ok(spread.length >= atLeast, `${selector}: ${spread.length} canvases, expected ≥ ${atLeast}`);
+  assert.ok(spread.every((s) => s > 1), `${selector}: blank canvases (pixel std ${spread.map((s) => s.toFixed(1)).join(', ')})`);
+}
+
+async function shot(p: Page, name: string): Promise<void> {
+  await p.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+describe('explorer in Chromium', { skip: skipReason(), timeout: 600_000 }, () => {
+  before(async () => {
+    const info = await initEngine();
+    await reproduceColorMnist({ preset: 'tiny', out: join(root, 'zoo'), runs: join(root, 'runs'), backend: info.backend });
+    const build = await ensureExplorerBuilt(join(root, 'build'));
+    server = await startExplorerServer({ modelDir: join(root, 'zoo'), buildDir: build.dir, port: 0, testSet: await colorMnistTestSet(128) });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    page = await openPage(server.url);
+    process.stdout.write(`# explorer screenshots: ${shots}\n`);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test('loads every model of the zoo, verified, on wasm', async () => {
+    const init = await page.evaluate(() => window.explorer.init);
+    assert.equal(await page.evaluate(() => window.explorer.fatal), null);
+    assert.ok(init);
+    assert.match(init.backend, /^wasm/);
+    assert.deepEqual(init.models.filter((m) => !m.ok), []);
+    assert.deepEqual(init.layers, ['conv0', 'conv2', 'z', 'logits']);
+    assert.deepEqual(init.factors, ['digit', 'color']);
+    await assertNonBlank(page, '[data-testid=gallery]', 64);
+  });
+
+  test('Representations: samples, mean and variance maps, re-encoding; resampling changes the samples', async () => {
+    await waitDone(page, 'represent', 0);
+    await assertNonBlank(page, '[data-testid=represent-output]', 3 + 8);
+    assert.match(await page.textContent('[data-testid=reencoding]') ?? '', /cos\(Φ\(x̄\), z\) = -?\d\.\d{3}.*random pairs of test images: -?\d\.\d{3}/);
+    await setControl(page, 'layer', 'conv0');
+    let n = await done(page, 'represent');
+    await setControl(page, 'samples', '16');
+    await waitDone(page, 'represent', n);
+    const first = await page.evaluate(() => Array.from((window.explorer.last['represent'] as { samples: { data: Float32Array } }).samples.data.slice(0, 3072 * 2)));
+    assert.equal(await page.evaluate(() => (window.explorer.last['represent'] as { samples: { shape: number[] } }).samples.shape[0]), 16);
+    // Resampling: 10 times, timing each round trip (recorded in docs/benchmarks.md, not asserted).
+    const times: number[] = [];
+    let previous = first;
+    for (let k = 0; k < 10; k++) {
+      n = await done(page, 'represent');
+      await page.click('[data-testid=resample]');
+      await waitDone(page, 'represent', n);
+      const now = await page.evaluate(() => Array.from((window.explorer.last['represent'] as { samples: { data: Float32Array } }).samples.data.slice(0, 3072 * 2)));
+      assert.notDeepEqual(now, previous, 'resampling gave the same samples');
+      previous = now;
+      times.push(await page.evaluate(() => window.explorer.timings['represent']!.at(-1)!));
+    }
+    const worker = await page.evaluate(() => (window.explorer.last['represent'] as { millis: number }).millis);
+    const sorted = [...times].sort((a, b) => a - b);
+    process.stdout.write(`# explorer: resample 16 images at conv0 (tiny zoo, wasm, Chromium): median ${sorted[5]!.toFixed(0)} ms round trip (min ${sorted[0]!.toFixed(0)}, max ${sorted[9]!.toFixed(0)}; last in the worker ${worker.toFixed(0)} ms)\n`);
+    await assertNonBlank(page, '[data-testid=samples]', 16);
+    await shot(page, 'representations');
+  });
+
+  test('an uploaded PNG is decoded and resized in the page; other files are refused', async () => {
+    const png = await sharp({ create: { width: 60, height: 40, channels: 3, background: { r: 200, g: 30, b: 90 } } })
+      .composite([{ input: Buffer.from('<svg width="60" height="40"><circle cx="30" cy="20" r="12" fill="white"/></svg>') }]).png().toBuffer();
+    const n = await done(page, 'represent');
+    await page.setInputFiles('[data-testid=upload]', { name: 'mine.png', mimeType: 'image/png', buffer: png });
+    await waitDone(page, 'represent', n);
+    assert.match(await page.textContent('[data-testid=image-a]') ?? '', /upload: mine\.png/);
+    await assertNonBlank(page, '[data-testid=represent-output]', 3);
+    await page.setInputFiles('[data-testid=upload]', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+    await page.waitForSelector('[data-testid=upload-status].error');
+    assert.match(await page.textContent('[data-testid=upload-status]') ?? '', /only PNG and JPEG/);
+    await page.click('[data-testid=image-a]');
+    const m = await done(page, 'represent');
+    await page.click('[data-testid=thumb-0]');
+    await waitDone(page, 'represent', m);
+  });
+
+  test('Attacks: ε = 0 keeps the prediction, a large ε changes it; every layer shows what it sees', async () => {
+    await page.click('[data-testid=tab-attack]');
+    await waitDone(page, 'attack', 0);
+    let changed = false;
+    for (let image = 0; image < 6 && !changed; image++) {
+      let n = await done(page, 'attack');
+      await page.click(`[data-testid=thumb-${image}]`);
+      await waitDone(page, 'attack', n);
+      n = await done(page, 'attack');
+      await setControl(page, 'epsilon', '0');
+      await waitDone(page, 'attack', n);
+      const zero = await page.evaluate(() => (window.explorer.last['attack'] as { predictions: { clean: { label: number }; adversarial: { label: number } } }).predictions);
+      assert.equal(zero.adversarial.label, zero.clean.label, 'ε = 0 changed the prediction');
+      n = await done(page, 'attack');
+      await setControl(page, 'epsilon', '0.3');
+      await waitDone(page, 'attack', n);
+      const big = await page.evaluate(() => (window.explorer.last['attack'] as { predictions: { clean: { label: number }; adversarial: { label: number } } }).predictions);
+      changed = big.adversarial.label !== big.clean.label;
+    }
+    assert.ok(changed, 'FGSM with ε = 0.3 changed the prediction of none of the first 6 images');
+    await assertNonBlank(page, '[data-testid=attack-layers]', 4 * 3);
+    await shot(page, 'attacks');
+    const n = await done(page, 'attack');
+    await setControl(page, 'attack-kind', 'pgd');
+    await waitDone(page, 'attack', n);
+    const pgd = await page.evaluate(() => window.explorer.last['attack'] as { linf: number; predictions: { clean: { label: number }; adversarial: { label: number } } });
+    assert.ok(pgd.linf <= 0.3 + 1e-5, `PGD left the ε-ball: ${pgd.linf}`);
+  });
+
+  test('Mixing: v of one image with z of the other, in a 2×2 grid', async () => {
+    await page.click('[data-testid=tab-mix]');
+    await waitDone(page, 'mix', 0);
+    await assertNonBlank(page, '[data-testid=mix-grid]', 6);
+    const before = await page.evaluate(() => Array.from((window.explorer.last['mix'] as { mixed: { data: Float32Array } }).mixed.data.slice(0, 3072)));
+    const n = await done(page, 'mix');
+    await setControl(page, 'mix-layer', 'conv0');
+    await waitDone(page, 'mix', n);
+    const after = await page.evaluate(() => Array.from((window.explorer.last['mix'] as { mixed: { data: Float32Array } }).mixed.data.slice(0, 3072)));
+    assert.notDeepEqual(after, before, 'another layer gave the same mixture');
+    await shot(page, 'mixing');
+  });
+
+  test('Semantic edits: swapping a factor in from B, moving along it changes the result', async () => {
+    await page.click('[data-testid=tab-edit]');
+    await waitDone(page, 'edit', 0);
+    await assertNonBlank(page, '[data-testid=edit-output]', 3 + 7);
+    const walk = await page.evaluate(() => (window.explorer.last['edit'] as { walk: { data: Float32Array } }).walk.data);
+    const first = Array.from(Object.values(walk).slice(0, 3072) as number[]);
+    const last = Array.from(Object.values(walk).slice(6 * 3072, 7 * 3072) as number[]);
+    assert.notDeepEqual(first, last, 'α = 0 and α = 1 gave the same image');
+    let n = await done(page, 'edit');
+    await setControl(page, 'factor', 'color');
+    await waitDone(page, 'edit', n);
+    n = await done(page, 'edit');
+    await setControl(page, 'edit-mode', 'random');
+    await waitDone(page, 'edit', n);
+    assert.equal(await page.evaluate(() => (window.explorer.last['edit'] as { factor: string }).factor), 'color');
+    await shot(page, 'edits');
+  });
+
+  test('Training dynamics: accuracy and factor-sensitivity curves; the checkpoint slider changes the snapshot', async () => {
+    await page.click('[data-testid=tab-dynamics]');
+    await waitDone(page, 'dynamicsCurves', 0, 'dynamics');
+    await waitDone(page, 'dynamicsShow', 0, 'dynamics');
+    assert.equal(await page.locator('[data-testid=dynamics-charts] svg').count(), 2);
+    assert.ok(await page.locator('[data-testid=dynamics-charts] polyline').count() >= 3);
+    assert.match(await page.textContent('[data-testid=mode-dynamics] .explain') ?? '', /no t per snapshot/);
+    await assertNonBlank(page, '[data-testid=dynamics-shown]', 4);
+    const last = await page.evaluate(() => (window.explorer.last['dynamicsShow'] as { step: number }).step);
+    const n = await done(page, 'dynamicsShow');
+    await setControl(page, 'snapshot', '0');
+    await waitDone(page, 'dynamicsShow', n, 'dynamics');
+    const firstStep = await page.evaluate(() => (window.explorer.last['dynamicsShow'] as { step: number }).step);
+    assert.ok(firstStep < last, `slider at 0 shows step ${firstStep}, the last is ${last}`);
+    await shot(page, 'dynamics');
+  });
+
+  test('a zoo file that does not match its manifest is reported in the page; the rest still works', async () => {
+    const broken = join(root, 'zoo-broken');
+    cpSync(join(root, 'zoo'), broken, { recursive: true });
+    const file = join(broken, 'cinn-z.json');
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.replace('"format"', '"format" '));
+    const other = await startExplorerServer({ modelDir: broken, buildDir: join(root, 'build'), port: 0, testSet: await colorMnistTestSet(32) });
+    try {
+      const p = await openPage(other.url);
+      const banner = await p.textContent('[data-testid=load-errors]');
+      assert.match(banner ?? '', /cinn-z\.json does not match manifest\.json/);
+      const init = await p.evaluate(() => window.explorer.init!);
+      assert.deepEqual(init.layers, ['conv0', 'conv2', 'logits']);
+      await waitDone(p, 'represent', 0);
+      await shot(p, 'checksum-error');
+      await p.close();
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('no console errors or failed requests', () => {
+    assert.deepEqual(consoleErrors, []);
+  });
+});
