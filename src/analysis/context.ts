@@ -56,6 +56,12 @@ export interface AnalysisContext {
   layers: AnalysedLayer[];
   /** f(x): the model's output (logits for a classifier); needed by attacks and modifications. */
   classify?: (x: tf.Tensor) => tf.Tensor2D;
+  /**
+   * What `classify` returns: 'logits' (default) or 'probabilities' (a model that ends in a
+   * softmax, e.g. the nsfwjs zoo models); probabilities are turned into log-probabilities, which
+   * act as logits (softmax(log p) = p), so the attacks' cross-entropy stays right.
+   */
+  outputKind?: 'logits' | 'probabilities';
   /** The semantic INN; needed by the semantic analyses (3, 4, 6). */
   e?: SemanticFlowLike;
   /** The images to analyse (usually the test split). */
@@ -124,9 +130,12 @@ export function requireSemantic(ctx: AnalysisContext, where: string): SemanticFl
   return ctx.e;
 }
 
+/** f as logits (log-probabilities for a model that outputs probabilities, see `outputKind`). */
 export function requireClassifier(ctx: AnalysisContext, where: string): (x: tf.Tensor) => tf.Tensor2D {
-  if (!ctx.classify) throw new Error(`${where}: needs the model's output f(x) (AnalysisContext.classify)`);
-  return ctx.classify;
+  const f = ctx.classify;
+  if (!f) throw new Error(`${where}: needs the model's output f(x) (AnalysisContext.classify)`);
+  if ((ctx.outputKind ?? 'logits') === 'logits') return f;
+  return (x) => tf.tidy(() => tf.log(tf.maximum(f(x), 1e-12)) as tf.Tensor2D);
 }
 
 /** `count` distinct image indices drawn from `rng` (all images, shuffled, when count ≥ n). */

@@ -136,3 +136,13 @@ test('mixing: the diagonal gives back the image; semantic modification swaps exa
   assert.equal(r.reconstructionDistance, 0, 'an identity AE adds nothing');
   assert.ok(fa.distance > r.factors[1]!.distance, 'the classifier weighs dims 0–1 more than 2–3');
 });
+
+test('a model that outputs probabilities is attacked through its log-probabilities', () => {
+  const ctx = syntheticContext(data, [0, 1]);
+  const f = ctx.classify!;
+  const probs = { ...ctx, classify: (x: tf.Tensor) => tf.tidy(() => tf.softmax(f(x))), outputKind: 'probabilities' as const };
+  const a = attackStatistics(ctx, { kind: 'fgsm', epsilon: 0.3, count: 32, invarianceInputs: 4, invarianceSamples: 4, seed: 9 });
+  const b = attackStatistics(probs, { kind: 'fgsm', epsilon: 0.3, count: 32, invarianceInputs: 4, invarianceSamples: 4, seed: 9 });
+  assert.ok(Math.abs(a.loss.adversarial - b.loss.adversarial) < 1e-4, `${a.loss.adversarial} vs ${b.loss.adversarial}`);
+  assert.equal(a.successRate, b.successRate);
+});
