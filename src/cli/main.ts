@@ -8,8 +8,8 @@ import { trainCommand } from './train-command.ts';
 import { checkCommand } from './check-command.ts';
 import { reproduceCommand } from './reproduce-command.ts';
 import { exploreCommand } from './explore-command.ts';
-import { exploreCommand } from './explore-command.ts';
 import { registerAnalysisCommands } from './analysis-cli.ts';
+import { DEFAULT_FEATURES, reportCommand } from './report-command.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -79,17 +79,24 @@ export function buildProgram(): Command {
     .option('--no-open', 'do not open a browser (one is opened only when a display is available)')
     .option('--rebuild', 'rebuild the page bundle even if it is up to date')
     .action(exploreCommand);
-  program
-    .command('explore')
-    .description('Serve the in-browser explorer (representations, attacks, mixing, semantic edits, training dynamics) for a zoo folder on 127.0.0.1 and print its URL.')
-    .argument('[zoo]', 'zoo folder with manifest.json', 'zoo/colormnist')
-    .option('--port <n>', 'port (0 picks a free one)', '8321')
-    .option('--host <address>', 'address to bind', '127.0.0.1')
-    .option('--test-images <n>', 'ColorMNIST test images served to the page', '256')
-    .option('--open', 'also open it in a browser, when one can be started')
-    .option('--rebuild', 'rebuild the page bundle even if it is up to date')
-    .action(exploreCommand);
   registerAnalysisCommands(program);
+  program
+    .command('report')
+    .description("One self-contained HTML report reproducing the paper's Fig. 3, 4, 5, 7 and Table 1, stating with measured numbers whether each claim holds.")
+    .argument('[sources...]', 'a zoo folder or cinn run folders (default: zoo/colormnist)')
+    .option('-o, --out <file>', 'HTML file to write (numbers go to the same name .json)', 'report/report.html')
+    .option('--features <model:layer>', 'feature network of the Fréchet distance', DEFAULT_FEATURES)
+    .option('--images <n>', 'test images loaded', '1024')
+    .option('--inputs <n>', 'inputs averaged over in the invariance and sensitivity measures', '64')
+    .option('-n, --samples <n>', 'samples of v per input', '16')
+    .option('--table-images <n>', 'conditioning images of Table 1 (and as many real ones)', '256')
+    .option('--seeds <list>', 'sampling seeds of Table 1', '0,1,2')
+    .option('--mv-images <n>', 'images inverted by M&V (0: skip M&V)', '32')
+    .option('--dnb-steps <n>', 'training steps of the D&B decoder', '1500')
+    .option('-e, --epsilon <eps>', 'FGSM ε in [-1, 1] pixel units', '0.1')
+    .option('--iin <model>', "a semantic INN e to use instead of the source's")
+    .option('-b, --backend <name>', 'backend (default: $INNTROSPECT_BACKEND or wasm)')
+    .action(reportCommand);
   return program;
 }
 

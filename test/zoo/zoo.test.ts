@@ -103,4 +103,22 @@ describe('zoo (tiny reproduction)', () => {
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /nope/);
   });
+
+  test('report: one self-contained HTML file with every figure embedded and each claim judged', () => {
+    const snapshot = join(out, manifest.snapshots.at(-1)!.file);
+    const html = join(root, 'report', 'report.html');
+    const r = spawnSync(process.execPath, ['bin/inntrospect.js', 'report', out, '--out', html, '--features', `${snapshot}:z`,
+      '--images', '48', '--inputs', '6', '--samples', '3', '--table-images', '12', '--seeds', '0,1', '--mv-images', '2', '--dnb-steps', '5'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { claims: Record<string, boolean | null> };
+    assert.deepEqual(Object.keys(summary.claims).sort(), ['dynamics', 'invariance-depth', 'invertible', 'sampling', 'table1']);
+    assert.equal(summary.claims['invertible'], true);
+    const text = readFileSync(html, 'utf8');
+    for (const heading of ['Fig. 3', 'Fig. 4', 'Fig. 5', 'Fig. 7', 'Table 1', 'Claims']) assert.ok(text.includes(heading), heading);
+    assert.ok((text.match(/src="data:image\/png;base64,/g) ?? []).length >= 5, 'PNG figures embedded');
+    assert.ok(text.includes('<svg'), 'plots inline');
+    assert.ok(!/src="(?!data:)/.test(text), 'no external resources');
+    const numbers = JSON.parse(readFileSync(join(root, 'report', 'report.json'), 'utf8'));
+    assert.equal(numbers.claims.length, 5);
+  });
 });

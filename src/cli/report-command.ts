@@ -1,0 +1,62 @@
+/** `inntrospect report [source]`: the self-contained HTML report with the paper's claims checked. */
+import { dirname } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { initEngine } from '../engine/index.ts';
+import { featureExtractor } from '../analysis/fid.ts';
+import { loadAnalysis } from '../pipeline/analysis-loader.ts';
+import { loadSplittable } from '../pipeline/splittable-source.ts';
+import { DEFAULT_REPORT_OPTIONS, writeReport } from '../report/report.ts';
+import { createProgressBar } from './progress-bar.ts';
+
+export const DEFAULT_FEATURES = 'nsfwjs-mobilenet-v2:dense_1';
+
+export interface ReportCommandOptions {
+  out: string;
+  features: string;
+  images: string;
+  inputs: string;
+  samples: string;
+  tableImages: string;
+  seeds: string;
+  mvImages: string;
+  dnbSteps: string;
+  epsilon: string;
+  iin?: string;
+  backend?: string;
+}
+
+function int(value: string, flag: string, min = 0): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be an integer ≥ ${min}, got '${value}'`);
+  return n;
+}
+
+export async function reportCommand(sources: string[], o: ReportCommandOptions): Promise<void> {
+  await initEngine({ backend: o.backend });
+  const cut = o.features.lastIndexOf(':');
+  if (cut <= 0) throw new Error(`--features must be <model>:<layer> (e.g. ${DEFAULT_FEATURES}), got '${o.features}'`);
+  const featureSource = await loadSplittable(o.features.slice(0, cut));
+  const gb = featureSource.splittable.split(o.features.slice(cut + 1));
+  const [h, w] = gb.inputShape as [number, number, number];
+  const range = featureSource.zoo?.inputRange ?? [-1, 1];
+  const features = featureExtractor(o.features, (x) => gb.phi(x), { size: [h, w], from: [-1, 1], to: [range[0], range[1]] as [0, 1] | [-1, 1] });
+  const source = sources[0] ?? 'zoo/colormnist';
+  const loaded = await loadAnalysis(sources.length ? sources : [source], { images: int(o.images, '--images', 8), iin: o.iin });
+  try {
+    mkdirSync(dirname(o.out), { recursive: true });
+    const result = await writeReport(loaded, {
+      ...DEFAULT_REPORT_OPTIONS,
+      out: o.out, features, source,
+      inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2),
+      tableImages: int(o.tableImages, '--table-images', 4), tableSeeds: o.seeds.split(',').map((s) => int(s, '--seeds')),
+      mvImages: int(o.mvImages, '--mv-images'), dnbSteps: int(o.dnbSteps, '--dnb-steps', 1), epsilon: Number(o.epsilon),
+      onProgress: createProgressBar(),
+      onStage: (s) => process.stderr.write(`== ${s}\n`),
+    });
+    for (const c of result.claims) process.stderr.write(`${c.holds === null ? 'n/a ' : c.holds ? 'HOLDS' : 'FAILS'}  ${c.id}: ${c.measured}\n`);
+    process.stdout.write(`${JSON.stringify({ report: result.html, numbers: result.json, seconds: result.seconds, claims: Object.fromEntries(result.claims.map((c) => [c.id, c.holds])) })}\n`);
+  } finally {
+    loaded.dispose();
+    featureSource.dispose();
+  }
+}
