@@ -9,7 +9,8 @@ import { Random } from '../../src/engine/random.ts';
 import { invariancePerLayer, layerSamples } from '../../src/analysis/invariances.ts';
 import { semanticSensitivity } from '../../src/analysis/semantic-sensitivity.ts';
 import { attackImages, attackStatistics, crossEntropy } from '../../src/analysis/attacks.ts';
-import { imagesTensor } from '../../src/analysis/context.ts';
+import { imagesTensor, type ImageArray } from '../../src/analysis/context.ts';
+import { featureExtractor, imageFrechetDistance } from '../../src/analysis/fid.ts';
 import { imageMixing } from '../../src/analysis/mixing.ts';
 import { semanticModification } from '../../src/analysis/semantic-modification.ts';
 import { trainingDynamics } from '../../src/analysis/training-dynamics.ts';
@@ -145,4 +146,18 @@ test('a model that outputs probabilities is attacked through its log-probabiliti
   const b = attackStatistics(probs, { kind: 'fgsm', epsilon: 0.3, count: 32, invarianceInputs: 4, invarianceSamples: 4, seed: 9 });
   assert.ok(Math.abs(a.loss.adversarial - b.loss.adversarial) < 1e-4, `${a.loss.adversarial} vs ${b.loss.adversarial}`);
   assert.equal(a.successRate, b.successRate);
+});
+
+test('feature extractor: value-range mapping, resize, grey to RGB; an image set against itself has Fréchet distance ~0', () => {
+  const fx = featureExtractor('identity', (x) => x, { from: [-1, 1], to: [0, 1], size: [4, 4], greyToRgb: true });
+  const img: ImageArray = { data: Float32Array.from([-1, 1, 1, -1]), shape: [1, 2, 2, 1], valueRange: [-1, 1] };
+  const f = tf.tidy(() => Array.from(fx.features(tf.tensor4d(img.data, img.shape)).dataSync()));
+  assert.equal(f.length, 4 * 4 * 3);
+  assert.ok(f.every((v) => v >= 0 && v <= 1));
+  assert.deepEqual(f.slice(0, 3), [0, 0, 0]); // top-left pixel: −1 → 0, repeated to RGB
+  const set: ImageArray = { data: data.images.slice(0, 400 * 4), shape: [400, 2, 2, 1], valueRange: [-1, 1] };
+  const flat = featureExtractor('pixels', (x) => x, { from: [-1, 1] });
+  assert.ok(imageFrechetDistance(flat, set, set) < 1e-6);
+  const shifted: ImageArray = { ...set, data: set.data.map((v) => v + 0.5) };
+  assert.ok(Math.abs(imageFrechetDistance(flat, shifted, set) - 4 * 0.25) < 1e-3, 'a shift of 0.5 in 4 pixels gives 4·0.25');
 });
