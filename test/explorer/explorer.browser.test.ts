@@ -4,6 +4,8 @@
 // the page (and refused when not PNG/JPEG); a zoo file whose sha256 does not match the
 // manifest is reported in the page; no console errors. Screenshots go to a temp folder (printed).
 // The time to resample 16 images is recorded (printed), not asserted.
+// INNTROSPECT_EXPLORER_ZOO=<zoo folder> runs the same tests on an existing zoo (e.g. the shipped
+// zoo/colormnist, to time it) instead of reproducing a tiny one.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -91,8 +93,13 @@ async function shot(p: Page, name: string): Promise<void> {
 
 describe('explorer in Chromium', { skip: skipReason(), timeout: 600_000 }, () => {
   before(async () => {
-    const info = await initEngine();
-    await reproduceColorMnist({ preset: 'tiny', out: join(root, 'zoo'), runs: join(root, 'runs'), backend: info.backend });
+    const existing = process.env['INNTROSPECT_EXPLORER_ZOO'];
+    if (existing) {
+      cpSync(existing, join(root, 'zoo'), { recursive: true });
+    } else {
+      const info = await initEngine();
+      await reproduceColorMnist({ preset: 'tiny', out: join(root, 'zoo'), runs: join(root, 'runs'), backend: info.backend });
+    }
     const build = await ensureExplorerBuilt(join(root, 'build'));
     server = await startExplorerServer({ modelDir: join(root, 'zoo'), buildDir: build.dir, port: 0, testSet: await colorMnistTestSet(128) });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
@@ -140,7 +147,7 @@ describe('explorer in Chromium', { skip: skipReason(), timeout: 600_000 }, () =>
     }
     const worker = await page.evaluate(() => (window.explorer.last['represent'] as { millis: number }).millis);
     const sorted = [...times].sort((a, b) => a - b);
-    process.stdout.write(`# explorer: resample 16 images at conv0 (tiny zoo, wasm, Chromium): median ${sorted[5]!.toFixed(0)} ms round trip (min ${sorted[0]!.toFixed(0)}, max ${sorted[9]!.toFixed(0)}; last in the worker ${worker.toFixed(0)} ms)\n`);
+    process.stdout.write(`# explorer: resample 16 images at conv0 (${process.env['INNTROSPECT_EXPLORER_ZOO'] ?? 'tiny zoo'}, wasm, Chromium): median ${sorted[5]!.toFixed(0)} ms round trip (min ${sorted[0]!.toFixed(0)}, max ${sorted[9]!.toFixed(0)}; last in the worker ${worker.toFixed(0)} ms)\n`);
     await assertNonBlank(page, '[data-testid=samples]', 16);
     await shot(page, 'representations');
   });
