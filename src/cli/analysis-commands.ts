@@ -6,7 +6,7 @@
  *
  * Files (per command):
  *   samples       samples-<layer>.png, samples-<layer>.json
- *   invariance    invariance-per-layer.{json,svg,png}
+ *   invariance    invariance-per-layer.{json,svg,png}, invariance-per-layer-variance.{svg,png} (log scale)
  *   semantic      semantic-sensitivity.{json,svg,png}
  *   dynamics      training-dynamics.{json,svg,png}, training-dynamics-samples.png
  *   attack        attack-<kind>.png, attack-<kind>.json, attack-<kind>-stats.{svg,png}
@@ -138,6 +138,9 @@ export async function invarianceCommand(ctx: AnalysisContext, options: Invarianc
   const r = invariancePerLayer(ctx, options);
   w.json('invariance-per-layer.json', r);
   await w.plot('invariance-per-layer', invariancePerLayerSpec(r, `Invariance per layer · ${ctx.modelName ?? 'model'}`));
+  if (r.layers.every((l) => l.zbarVariance > 0 && l.imageVariance > 0)) {
+    await w.plot('invariance-per-layer-variance', invariancePerLayerSpec(r, `Variance over samples per layer · ${ctx.modelName ?? 'model'}`, 'variance'));
+  }
   return { files: w.files, numbers: r };
 }
 

@@ -26,23 +26,33 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 const WIDTH = 360;
 const HEIGHT = 220;
 
-/** Fig. 3 right: invariance per layer, in z̄ space and image space, as shares of the data's variance. */
-export function invariancePerLayerSpec(r: InvariancePerLayerResult, title = 'Invariance per layer'): TopLevelSpec {
+/**
+ * Fig. 3 right: invariance per layer in z̄ space and image space. `measure: 'share'` (default)
+ * plots the variance over samples as a share of the data's variance; 'variance' plots the
+ * absolute variances (the paper's "spatially averaged variances") on a log scale.
+ */
+export function invariancePerLayerSpec(r: InvariancePerLayerResult, title = 'Invariance per layer', measure: 'share' | 'variance' = 'share'): TopLevelSpec {
   const order = r.layers.map((l) => l.layer);
   const values = r.layers.flatMap((l) => [
-    { layer: l.layer, space: 'z̄ (AE code)', share: l.zbarShare, variance: l.zbarVariance },
-    { layer: l.layer, space: 'image', share: l.imageShare, variance: l.imageVariance },
+    { layer: l.layer, space: 'z̄ (AE code, Σ over dims)', share: l.zbarShare, variance: l.zbarVariance },
+    { layer: l.layer, space: 'image (mean over pixels)', share: l.imageShare, variance: l.imageVariance },
   ]);
+  const share = measure === 'share';
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: title, subtitle: `${r.inputs} inputs × ${r.samples} samples; variance over samples / variance over the data` },
+    title: {
+      text: title,
+      subtitle: `${r.inputs} inputs × ${r.samples} samples; ${share ? 'variance over samples / variance over the data' : 'variance over samples (log scale)'}`,
+    },
     width: WIDTH,
     height: HEIGHT,
     data: { values },
     mark: { type: 'line', point: true },
     encoding: {
       x: { field: 'layer', type: 'ordinal', sort: order, title: 'layer (input → output)' },
-      y: { field: 'share', type: 'quantitative', title: 'invariance (share of data variance)' },
+      y: share
+        ? { field: 'share', type: 'quantitative', title: 'invariance (share of data variance)' }
+        : { field: 'variance', type: 'quantitative', title: 'variance over samples', scale: { type: 'log' } },
       color: { field: 'space', type: 'nominal', title: 'measured in' },
       tooltip: [{ field: 'layer' }, { field: 'space' }, { field: 'share', format: '.3f' }, { field: 'variance', format: '.4g' }],
     },

@@ -85,7 +85,7 @@ test('2 invariance per layer: shares for every layer, plot', async () => {
   const before = tf.memory().numTensors;
   const r = await invarianceCommand(fx.ctx, { out, inputs: 8, samples: 4, dataImages: 64, seed: 2 });
   assert.equal(tf.memory().numTensors, before, 'tensors leaked');
-  await checkFiles(r.files, ['invariance-per-layer.json', 'invariance-per-layer.svg', 'invariance-per-layer.png']);
+  await checkFiles(r.files, ['invariance-per-layer.json', 'invariance-per-layer.svg', 'invariance-per-layer.png', 'invariance-per-layer-variance.svg', 'invariance-per-layer-variance.png']);
   assert.deepEqual(r.numbers.layers.map((l) => l.layer), ['conv1', 'z']);
   for (const l of r.numbers.layers) for (const k of ['zbarVariance', 'zbarShare', 'imageVariance', 'imageShare'] as const) finite(l[k], `${l.layer}.${k}`);
 });
