@@ -53,7 +53,7 @@ export function invariancePerLayerSpec(r: InvariancePerLayerResult, title = 'Inv
       y: share
         ? { field: 'share', type: 'quantitative', title: 'invariance (share of data variance)' }
         : { field: 'variance', type: 'quantitative', title: 'variance over samples', scale: { type: 'log' } },
-      color: { field: 'space', type: 'nominal', title: 'measured in' },
+      color: { field: 'space', type: 'nominal', title: 'measured in', legend: { labelLimit: 320 } },
       tooltip: [{ field: 'layer' }, { field: 'space' }, { field: 'share', format: '.3f' }, { field: 'variance', format: '.4g' }],
     },
   };
@@ -119,7 +119,7 @@ export function attackStatisticsSpec(r: AttackStatistics, title = 'What the atta
     encoding: {
       x: { field: 'layer', type: 'ordinal', sort: order, title: 'layer (input → output)' },
       y: { field: 'value', type: 'quantitative', title: 'value' },
-      color: { field: 'measure', type: 'nominal' },
+      color: { field: 'measure', type: 'nominal', legend: { labelLimit: 320 } },
     },
   };
 }
