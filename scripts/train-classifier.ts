@@ -4,6 +4,8 @@
 //
 //   node --import tsx scripts/train-classifier.ts --model colormnist|squeezenet --preset default \
 //        --out runs/clf-colormnist [--max-minutes 18] [train.steps=4000 train.checkpoints=20 model.seed=1 ...]
+//   Continue a run that hit its time limit (new Adam state; iterations numbered on from N):
+//     ... --init-from runs/clf-squeezenet/checkpoints/squeezenet-final.json --iteration-offset N
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,7 +13,7 @@ import { initEngine, tf } from '../src/engine/index.ts';
 import { loadColorMnist } from '../src/data/node.ts';
 import { applyOverrides } from '../src/config/config.ts';
 import { writeJsonAtomic } from '../src/runs/atomic-file.ts';
-import { writeCheckpointFile } from '../src/models/checkpoint-files.ts';
+import { readCheckpointFile, writeCheckpointFile } from '../src/models/checkpoint-files.ts';
 import { checkpointIterations } from '../src/models/checkpoints.ts';
 import type { StagedClassifier } from '../src/models/classifier.ts';
 import { ColorMnistClassifier, COLORMNIST_CLASSIFIER_PRESETS } from '../src/models/classifier-colormnist.ts';
@@ -29,6 +31,8 @@ const { values, positionals } = parseArgs({
     out: { type: 'string' },
     'max-minutes': { type: 'string', default: '0' },
     'eval-images': { type: 'string', default: '2000' },
+    'init-from': { type: 'string' },
+    'iteration-offset': { type: 'string', default: '0' },
   },
 });
 const preset = values.preset as 'tiny' | 'default';
@@ -46,6 +50,13 @@ log({ event: 'engine', backend: engine.backend, time: new Date().toISOString() }
 const train = loadColorMnist('train');
 const test = loadColorMnist('test');
 const model: StagedClassifier = kind === 'squeezenet' ? new SqueezeNet(cfg.model as never) : new ColorMnistClassifier(cfg.model as never);
+const offset = Number(values['iteration-offset']);
+if (values['init-from']) {
+  const ckpt = readCheckpointFile(values['init-from']);
+  if (ckpt.className !== model.className) throw new Error(`--init-from: checkpoint is a ${ckpt.className}, not a ${model.className}`);
+  model.params.loadWeights(ckpt.weights, `--init-from ${values['init-from']}`);
+  log({ event: 'init-from', file: values['init-from'], meta: ckpt.meta, iterationOffset: offset });
+}
 const trainer = new ClassifierTrainer(model, cfg.train);
 const sampler = new BatchSampler(train as LabeledImages, cfg.train.batchSize, cfg.train.seed);
 const maxMs = Number(values['max-minutes']) * 60_000;
@@ -66,8 +77,9 @@ const result = await trainLoop({
     return m;
   },
   checkpointAt: checkpointIterations(cfg.train.steps, cfg.train.checkpoints, cfg.train.includeInitialCheckpoint),
-  onCheckpoint: (iteration) => {
-    if (iteration === 0) { // initialise ActNorms on a batch before saving the untrained model
+  onCheckpoint: (localIteration) => {
+    const iteration = localIteration + offset;
+    if (localIteration === 0 && !values['init-from']) { // initialise ActNorms on a batch before saving the untrained model
       const b = sampler.next();
       tf.dispose([model.logits(b.x), b.x, b.labels]);
     }
@@ -82,8 +94,8 @@ const result = await trainLoop({
   shouldStop: () => maxMs > 0 && performance.now() - t0 > maxMs,
 });
 const file = `checkpoints/${kind}-final.json`;
-writeCheckpointFile(join(out, file), model.checkpoint({ iteration: result.iterations }));
+writeCheckpointFile(join(out, file), model.checkpoint({ iteration: result.iterations + offset }));
 const finalAcc = accuracy(model, test as LabeledImages);
-const metrics = { kind, iterations: result.iterations, stoppedEarly: result.stoppedEarly, trainMinutes: trainMs / 60000, wallMinutes: (performance.now() - t0) / 60000, testAccuracy: finalAcc, testImages: test.shape[0], params: model.params.count(), curve };
+const metrics = { kind, iterations: result.iterations + offset, initFrom: values['init-from'] ?? null, stoppedEarly: result.stoppedEarly, trainMinutes: trainMs / 60000, wallMinutes: (performance.now() - t0) / 60000, testAccuracy: finalAcc, testImages: test.shape[0], params: model.params.count(), curve };
 writeJsonAtomic(join(out, 'metrics.json'), metrics);
 log({ event: 'done', ...metrics });
