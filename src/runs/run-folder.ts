@@ -43,6 +43,13 @@ export class RunFolder {
     return new RunFolder(path);
   }
 
+  /** A new run folder at exactly `path` (pipelines that name their stages' folders). */
+  static createAt(path: string): RunFolder {
+    if (existsSync(path)) throw new Error(`run folder ${path} already exists`);
+    mkdirSync(path, { recursive: true });
+    return new RunFolder(path);
+  }
+
   /** An existing folder (for `--resume`); refused while another process holds it. */
   static open(path: string): RunFolder {
     if (!existsSync(join(path, 'config.json'))) throw new Error(`${path} is not a run folder (no config.json)`);

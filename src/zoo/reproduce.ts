@@ -23,6 +23,8 @@ export interface ZooRecipe {
   layers: string[];
   /** The layer of every classifier snapshot that gets a t for training dynamics (the last conv layer). */
   dynamicsLayer: string;
+  /** Train a dynamics t on every k-th snapshot (the first and the last are always included). */
+  dynamicsEvery: number;
   ae: DeepPartial<object>;
   classifier: DeepPartial<object>;
   cinn: DeepPartial<object>;
@@ -39,14 +41,16 @@ export const COLORMNIST_RECIPE: Record<PresetName, ZooRecipe> = {
     // Ten snapshots plus the untrained model keep the zoo within its size budget.
     classifier: { train: { steps: 3000, decayStart: 1500, checkpoints: 10, includeInitialCheckpoint: true } },
     // Smaller than the job default so four t's fit the zoo's size budget.
-    cinn: { steps: 3000, cinn: { numBlocks: 8, hiddenWidth: 128, hiddenDepth: 1, embeddingDim: 64 } },
+    cinn: { steps: 1200, cinn: { numBlocks: 8, hiddenWidth: 128, hiddenDepth: 1, embeddingDim: 64 } },
     dynamicsLayer: 'conv3',
-    dynamics: { steps: 1000, cinn: { numBlocks: 4, hiddenWidth: 64, hiddenDepth: 1, embeddingDim: 32 } },
-    iin: { steps: 3000, iin: { numBlocks: 8, hiddenWidth: 128, hiddenDepth: 1 } },
+    dynamicsEvery: 2,
+    dynamics: { steps: 300, cinn: { numBlocks: 4, hiddenWidth: 64, hiddenDepth: 1, embeddingDim: 32 } },
+    iin: { steps: 1500, iin: { numBlocks: 8, hiddenWidth: 128, hiddenDepth: 1 } },
   },
   tiny: {
     layers: ['conv0', 'conv2', 'z', 'logits'],
     dynamicsLayer: 'conv3',
+    dynamicsEvery: 1,
     ae: {}, classifier: {}, cinn: {}, dynamics: { steps: 20 }, iin: {},
   },
 };
@@ -69,15 +73,40 @@ interface StageResult {
   config: object;
 }
 
+/**
+ * Trains one stage in `<runs>/<name>`. A stage whose folder already holds a finished run with
+ * the same config is reused, and an unfinished one is resumed, so an interrupted reproduction
+ * continues where it stopped.
+ */
 async function trainStage(kind: JobKind, name: string, recipe: DeepPartial<object>, overrides: string[], options: ReproduceOptions): Promise<StageResult> {
   const def = jobDefinition(kind);
   const config = resolveConfig(def.defaults, { preset: def.presets[options.preset], files: [recipe as never], overrides });
+  const path = join(options.runs, name);
+  let run: RunFolder;
+  let resume = false;
+  if (existsSync(join(path, 'config.json'))) {
+    run = RunFolder.open(path);
+    if (JSON.stringify(run.readConfig()) !== JSON.stringify(config)) {
+      run.close();
+      throw new Error(`${path} holds a run with a different config; remove it or choose another --runs folder`);
+    }
+    if (existsSync(join(path, 'model.json'))) {
+      options.onStage?.(`${name}: reusing the finished run in ${path}`);
+      const metrics = run.readMetrics();
+      const evaluation = [...metrics].reverse().find((m) => m['eval'])?.['eval'] as Record<string, number> | undefined;
+      const last = [...metrics].reverse().find((m) => typeof m['loss'] === 'number') as Record<string, number> | undefined;
+      run.close();
+      return { run, result: { steps: Number(last?.['step'] ?? 0), stopped: false, lastMetrics: last ?? {}, evaluation, elapsedMs: 0 }, config };
+    }
+    resume = true;
+  } else {
+    run = RunFolder.createAt(path);
+    run.writeConfig(config);
+  }
   const job = await def.create(config);
-  const run = RunFolder.create({ root: options.runs, name });
-  run.writeConfig(config);
   try {
-    options.onStage?.(`${name}: ${run.path}`);
-    const result = await runJob(job, run, { checkpointEvery: 500, onProgress: options.onProgress });
+    options.onStage?.(`${name}: ${resume ? 'resuming ' : ''}${run.path}`);
+    const result = await runJob(job, run, { checkpointEvery: 200, resume, onProgress: options.onProgress });
     return { run, result, config };
   } finally {
     job.dispose();
@@ -114,12 +143,13 @@ export async function reproduceColorMnist(options: ReproduceOptions): Promise<Zo
   const snapshotDir = join(clf.run.path, 'snapshots');
   const snapshotFiles = existsSync(snapshotDir) ? readdirSync(snapshotDir).sort() : [];
   const dynamicsRuns: Array<[string, StageResult]> = [];
-  for (const file of snapshotFiles) {
+  const dynamicsFiles = snapshotFiles.filter((_, i) => i % recipe.dynamicsEvery === 0 || i === snapshotFiles.length - 1);
+  for (const file of dynamicsFiles) {
     const step = Number(/step-(\d+)/.exec(file)?.[1] ?? 0);
     const r = await trainStage('cinn', `zoo-dynamics-${step}`, recipe.dynamics, [`--ae=${ae.run.path}`, `--model=${join(snapshotDir, file)}`, `--layer=${recipe.dynamicsLayer}`], options);
     dynamicsRuns.push([file, r]);
   }
-  commands.push(`inntrospect train cinn ${preset} --config dynamics.json --ae <ae run> --model <classifier run>/snapshots/<snapshot> --layer ${recipe.dynamicsLayer}   # once per snapshot`);
+  commands.push(`inntrospect train cinn ${preset} --config dynamics.json --ae <ae run> --model <classifier run>/snapshots/<snapshot> --layer ${recipe.dynamicsLayer}   # for every ${recipe.dynamicsEvery === 1 ? "snapshot" : `${recipe.dynamicsEvery} snapshots (first and last included)`}`);
   configs['dynamics'] = dynamicsRuns[0]?.[1].config;
   const cinnRuns: Array<[string, StageResult]> = [];
   for (const layer of recipe.layers) {
