@@ -16,6 +16,7 @@ import { Zoo } from '../zoo/zoo-files.ts';
 import type { ZooManifest } from '../zoo/manifest.ts';
 import { DEFAULT_DATA_CONFIG, loadData, type DataConfig } from './data-spec.ts';
 import { readModelOfKind } from './model-files.ts';
+import { openModelUnderStudy } from './external-model.ts';
 
 export interface LoadedAnalysis {
   context: AnalysisContext;
@@ -37,6 +38,10 @@ function splitClassifier(classifier: StagedClassifier) {
 }
 
 async function testImages(data: DataConfig, images: number) {
+  if (data.dataset === 'folder') {
+    // The user's own images have no held-out split: analyse the first N of the folder.
+    return (await loadData({ ...data, limit: images, evalImages: 0 })).train;
+  }
   const loaded = await loadData({ ...data, limit: 1, evalImages: images });
   if (!loaded.test) throw new Error(`data '${data.dataset}' has no test split to analyse`);
   return loaded.test;
@@ -97,23 +102,31 @@ async function fromCinnRuns(runs: string[], options: AnalysisLoadOptions): Promi
   }
   const owned: Array<{ dispose(): void }> = [];
   const ae = readModelOfKind(first.ae, 'autoencoder', 'ae').model;
-  const classifier = readModelOfKind(first.model, 'classifier', 'model').model;
-  owned.push(ae, classifier);
-  const split = splitClassifier(classifier);
-  const layers = runs.map((run, i) => {
-    const t = readModelOfKind(run, 'cinn', run).model;
-    owned.push(t);
-    const gb = split.split(configs[i]!.layer);
-    return { name: configs[i]!.layer, phi: (x: Parameters<AnalysedLayer['phi']>[0]) => gb.phi(x), t } as AnalysedLayer;
-  });
-  const e = options.iin ? readModelOfKind(options.iin, 'iin', '--iin').model : undefined;
-  if (e) owned.push(e);
-  const data = await testImages(first.data, options.images);
-  return {
-    context: { ae, layers, classify: (x) => classifier.logits(x), e, data, modelName: classifier.className },
-    checkpoints: [],
-    dispose: () => owned.forEach((o) => o.dispose()),
-  };
+  owned.push(ae);
+  try {
+    // The same adapter as the cinn job: Φ(x) = model(preprocess(x)), f likewise.
+    const model = await openModelUnderStudy(first.model);
+    owned.push(model);
+    const layers = runs.map((run, i) => {
+      const t = readModelOfKind(run, 'cinn', run).model;
+      owned.push(t);
+      const layer = model.layer(configs[i]!.layer);
+      return { name: configs[i]!.layer, phi: (x: Parameters<AnalysedLayer['phi']>[0]) => layer.phi(x), t } as AnalysedLayer;
+    });
+    const e = options.iin ? readModelOfKind(options.iin, 'iin', '--iin').model : undefined;
+    if (e) owned.push(e);
+    let data = await testImages(first.data, options.images);
+    const classNames = model.card.classNames;
+    if (classNames && data.labels.every((l) => l < 0)) data = { ...data, classNames };
+    return {
+      context: { ae, layers, classify: (x) => model.classify(x), e, data, modelName: model.name },
+      checkpoints: [],
+      dispose: () => owned.forEach((o) => o.dispose()),
+    };
+  } catch (error) {
+    owned.forEach((o) => o.dispose());
+    throw error;
+  }
 }
 
 /**

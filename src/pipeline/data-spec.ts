@@ -5,6 +5,8 @@
 import { buildColorMnist, COLOR_MNIST_TEST_SEED, gatherImages, subsetDataset, type ImageDataset, type RawImages } from '../data/index.ts';
 import { loadFashionMnist, loadImageFolder, loadMnist, loadMnistRaw } from '../data/node.ts';
 import type { ColorMnistDataset } from '../data/color-mnist.ts';
+import { checkImageFolder, conversionNote } from './folder-check.ts';
+import { emitByomNote } from './external-model.ts';
 
 export interface DataConfig {
   /** 'colormnist' (the reference variant), 'colormnist-fgbg' (independent fg/bg colours), 'mnist', 'fashion-mnist' or 'folder'. */
@@ -63,6 +65,14 @@ export async function loadData(config: DataConfig): Promise<LoadedData> {
       };
     case 'folder': {
       if (!config.folder) throw new Error("data.dataset 'folder' needs data.folder (a folder of PNG/JPEG images)");
+      // Every unreadable file is reported at once; grey/alpha images are converted, with a note.
+      const report = await checkImageFolder(config.folder);
+      const note = conversionNote(config.folder, report, 3);
+      if (note) emitByomNote('data', note);
+      const sizes = Object.keys(report.sizes);
+      if (sizes.length > 1 || sizes[0] !== `${config.size}×${config.size}`) {
+        emitByomNote('data', `image folder ${config.folder}: ${report.files} images (${sizes.length} size${sizes.length === 1 ? '' : 's'}, e.g. ${sizes[0]}) resized to cover ${config.size}×${config.size} and centre-cropped (data.size)`);
+      }
       const all = await loadImageFolder(config.folder, { size: config.size });
       return { train: firstN(all, config.limit), test: null };
     }

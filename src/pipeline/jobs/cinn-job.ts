@@ -6,7 +6,6 @@
 import { tf } from '../../engine/index.ts';
 import { Random } from '../../engine/random.ts';
 import { BatchIterator, type BatchIteratorState } from '../../data/index.ts';
-import { splittableStages, type Greybox } from '../../models/greybox.ts';
 import type { Autoencoder } from '../../models/autoencoder.ts';
 import { ConditionalINN, DEFAULT_CINN_CONFIG, type CinnConfig } from '../../flows/cinn.ts';
 import { loadFlow, saveFlow } from '../../flows/serialize.ts';
@@ -15,6 +14,7 @@ import { flowNll, nllPerDimension } from '../../flows/losses.ts';
 import { DEFAULT_DATA_CONFIG, gatherImages, loadData, type DataConfig, type LoadedData } from '../data-spec.ts';
 import { gridPng } from '../image-grid.ts';
 import { readModelOfKind } from '../model-files.ts';
+import { describeCard, emitByomNote, openModelUnderStudy, type ExternalLayer, type ModelUnderStudy } from '../external-model.ts';
 import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
 import { TRAIN_STATE_FORMAT, type SampleImage, type TrainingJob, type TrainState } from '../job.ts';
 import type { DeepPartial } from '../../config/config.ts';
@@ -33,9 +33,13 @@ export interface CinnJobConfig {
   data: DataConfig;
   /** The trained autoencoder: a model file or its run folder. */
   ae: string;
-  /** The classifier under study: a model file or its run folder. */
+  /**
+   * The model under study: an inntrospect classifier (model file or run folder), a TensorFlow.js
+   * Layers or graph model folder (model.json + shards, optional model-card.json), or a zoo id.
+   * Φ(x) = model(preprocess(x)), preprocess = resize + value mapping (src/pipeline/external-model.ts).
+   */
   model: string;
-  /** The layer of the classifier whose representation z = Φ(x) conditions t. */
+  /** The layer of the model whose representation z = Φ(x) conditions t. */
   layer: string;
   /** t's architecture (dim and conditionShape come from the AE and the layer). */
   cinn: Omit<CinnConfig, 'dim' | 'conditionShape' | 'seed'>;
@@ -78,11 +82,11 @@ export class CinnJob implements TrainingJob {
   readonly totalSteps: number;
   t: ConditionalINN;
   private readonly optimizer: tf.AdamOptimizer;
-  private readonly greybox: Greybox;
+  private readonly greybox: ExternalLayer;
   private batches: BatchIterator;
   private readonly posteriorRng: Random;
 
-  private constructor(readonly config: CinnJobConfig, private readonly ae: Autoencoder, private readonly classifier: { dispose(): void }, greybox: Greybox, private readonly data: LoadedData) {
+  private constructor(readonly config: CinnJobConfig, private readonly ae: Autoencoder, private readonly classifier: ModelUnderStudy, greybox: ExternalLayer, private readonly data: LoadedData) {
     this.totalSteps = config.steps;
     this.greybox = greybox;
     this.t = new ConditionalINN({ ...config.cinn, dim: ae.config.zDim, conditionShape: greybox.zShape, seed: config.seed });
@@ -94,15 +98,25 @@ export class CinnJob implements TrainingJob {
   static async create(config: CinnJobConfig): Promise<CinnJob> {
     if (!config.layer) throw new Error("train cinn needs a layer (--layer NAME; 'inntrospect layers <model>' lists them)");
     const ae = readModelOfKind(config.ae, 'autoencoder', 'train cinn --ae').model;
-    const classifier = readModelOfKind(config.model, 'classifier', 'train cinn --model').model;
-    const greybox = splittableStages({ name: classifier.className, inputShape: classifier.inputShape, stages: classifier.stages }).split(config.layer);
-    const data = await loadData(config.data);
-    const [, h, w, c] = data.train.shape;
-    const expected = classifier.inputShape;
-    if (h !== expected[0] || w !== expected[1] || c !== expected[2]) {
-      throw new Error(`train cinn: the data's images are ${h}×${w}×${c} but the classifier expects ${expected.join('×')}`);
+    let classifier: ModelUnderStudy | null = null;
+    try {
+      classifier = await openModelUnderStudy(config.model);
+      const greybox = classifier.layer(config.layer);
+      const data = await loadData(config.data);
+      const [, h, w, c] = data.train.shape;
+      if (h !== ae.config.inSize || w !== ae.config.inSize || c !== ae.config.inChannels) {
+        throw new Error(`train cinn: the data's images are ${h}×${w}×${c} but the autoencoder works on ${ae.config.inSize}×${ae.config.inSize}×${ae.config.inChannels}; set --data.size=${ae.config.inSize} (the size the AE was trained at)`);
+      }
+      const [ih, iw] = classifier.card.inputSize;
+      if (ih !== h || iw !== w || classifier.card.channels !== c || classifier.kind !== 'inntrospect') {
+        emitByomNote('model', `Φ(x) = ${classifier.name}(preprocess(x)): ${h}×${w}×${c} images in [-1, 1] are resized (bilinear) and mapped to the model's input (${describeCard(classifier.card)})${classifier.card.channels !== c ? `, ${c === 1 ? 'grey → RGB' : 'RGB → grey'}` : ''}`);
+      }
+      return new CinnJob(config, ae, classifier, greybox, data);
+    } catch (error) {
+      ae.dispose();
+      classifier?.dispose();
+      throw error;
     }
-    return new CinnJob(config, ae, classifier, greybox, data);
   }
 
   /** z̄ (a posterior sample) and z for a batch of images. */
