@@ -10,6 +10,7 @@ import { RunFolder } from '../runs/run-folder.ts';
 import { jobDefinition, type PresetName } from '../pipeline/jobs/index.ts';
 import { NonFiniteLossError, runJob } from '../pipeline/runner.ts';
 import { createProgressBar } from './progress-bar.ts';
+import { onByomNote } from '../pipeline/external-model.ts';
 
 export interface TrainOptions {
   preset: string;
@@ -24,6 +25,10 @@ export interface TrainOptions {
   ae?: string;
   model?: string;
   layer?: string;
+  /** Shortcut for --data.dataset=folder --data.folder=DIR. */
+  data?: string;
+  /** iin: shortcut for --pairs=FILE (a JSON file of pairs or attributes). */
+  pairs?: string;
   /** Test hook: exit abruptly (like SIGKILL) right after this step. */
   crashAfterStep?: string;
 }
@@ -71,19 +76,24 @@ export async function trainCommand(kind: string, overrides: string[], options: T
     config = applyOverrides(run.readConfig<object>(), overrides);
     if (overrides.length) run.writeConfig(config);
   } else {
-    const shortcuts = (['ae', 'model', 'layer'] as const).filter((k) => options[k] !== undefined).map((k) => `--${k}=${options[k]}`);
+    const shortcuts = (['ae', 'model', 'layer', 'pairs'] as const).filter((k) => options[k] !== undefined).map((k) => `--${k}=${options[k]}`);
+    if (options.data !== undefined) shortcuts.unshift('--data.dataset=folder', `--data.folder=${options.data}`);
     config = resolveConfig(def.defaults, {
       preset: def.presets[options.preset as PresetName],
       files: (options.config ?? []).map(readConfigFile),
       overrides: [...shortcuts, ...overrides],
     });
   }
+  // Notes from data loading and model opening (grey images converted, resizing, assumptions).
+  const offNotes = onByomNote((note) => process.stderr.write(`note: ${note.message}\n`));
   let job;
   try {
     job = await def.create(config);
   } catch (error) {
     run?.close();
     throw error;
+  } finally {
+    offNotes();
   }
   if (!run) {
     run = RunFolder.create({ root: options.runs, name: options.name ?? `${kind}-${options.preset}` });

@@ -74,7 +74,9 @@ export async function loadData(config: DataConfig): Promise<LoadedData> {
         emitByomNote('data', `image folder ${config.folder}: ${report.files} images (${sizes.length} size${sizes.length === 1 ? '' : 's'}, e.g. ${sizes[0]}) resized to cover ${config.size}×${config.size} and centre-cropped (data.size)`);
       }
       const all = await loadImageFolder(config.folder, { size: config.size });
-      return { train: firstN(all, config.limit), test: null };
+      // Keep the file names (pair files and figures refer to them) when limiting.
+      const limited = config.limit > 0 && config.limit < all.shape[0];
+      return { train: limited ? { ...firstN(all, config.limit), files: all.files.slice(0, config.limit), skipped: all.skipped } : all, test: null };
     }
     default:
       throw new Error(`unknown data.dataset '${config.dataset}'; one of: ${DATASETS.join(', ')}`);

@@ -6,18 +6,18 @@
  */
 import { tf } from '../../engine/index.ts';
 import { Random } from '../../engine/random.ts';
-import { colorMnistPairs, type PairSampler, type PairSamplerState } from '../../data/index.ts';
+import { colorMnistPairs, labelPairs, type ImageDataset, type PairSampler, type PairSamplerOptions, type PairSamplerState } from '../../data/index.ts';
 import type { Autoencoder } from '../../models/autoencoder.ts';
 import { DEFAULT_IIN_CONFIG, SemanticINN, type IinConfig } from '../../flows/iin.ts';
 import { loadFlow, saveFlow } from '../../flows/serialize.ts';
 import { createFlowOptimizer, iinTrainStep } from '../../flows/train-step.ts';
-import { DEFAULT_DATA_CONFIG, asColorMnist, loadData, type DataConfig } from '../data-spec.ts';
+import { DEFAULT_DATA_CONFIG, loadData, type DataConfig } from '../data-spec.ts';
+import { filePairs, readPairFile, type PairFileSpec } from '../pair-file.ts';
 import { gridPng } from '../image-grid.ts';
 import { readModelOfKind } from '../model-files.ts';
 import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
 import { TRAIN_STATE_FORMAT, type SampleImage, type TrainingJob, type TrainState } from '../job.ts';
 import type { DeepPartial } from '../../config/config.ts';
-import type { ColorMnistDataset } from '../../data/color-mnist.ts';
 
 export interface IinJobConfig {
   seed: number;
@@ -27,8 +27,17 @@ export interface IinJobConfig {
   learningRate: number;
   beta1: number;
   beta2: number;
-  /** ColorMNIST ('colormnist': digit | colour; 'colormnist-fgbg': digit | foreground | background). */
+  /**
+   * ColorMNIST ('colormnist': digit | colour; 'colormnist-fgbg': digit | foreground | background),
+   * or any labelled dataset (pairs share the label: sub-folders of an image folder), or an image
+   * folder with `pairs`.
+   */
   data: DataConfig;
+  /**
+   * A JSON file of pairs or per-image attributes for an image folder (docs/byom.md); '' uses the
+   * dataset's own factors (ColorMNIST) or its labels.
+   */
+  pairs: string;
   /** The trained autoencoder (first stage): a model file or its run folder. */
   ae: string;
   /** e's architecture; factor names come from the data; sizes null = equal chunks. */
@@ -40,7 +49,7 @@ const { dim: _d, factorNames: _f, seed: _s, ...IIN_ARCH } = DEFAULT_IIN_CONFIG;
 
 export const DEFAULT_IIN_JOB_CONFIG: IinJobConfig = {
   seed: 0, steps: 4000, batchSize: 64, learningRate: 5e-4, beta1: 0.5, beta2: 0.9,
-  data: DEFAULT_DATA_CONFIG, ae: '', iin: IIN_ARCH, sampleImages: 8,
+  data: DEFAULT_DATA_CONFIG, pairs: '', ae: '', iin: IIN_ARCH, sampleImages: 8,
 };
 
 export const IIN_JOB_PRESETS: Record<'tiny' | 'default', DeepPartial<IinJobConfig>> = {
@@ -56,9 +65,9 @@ export class IinJob implements TrainingJob {
   private readonly pairs: PairSampler;
   private readonly posteriorRng: Random;
 
-  private constructor(readonly config: IinJobConfig, private readonly ae: Autoencoder, private readonly data: ColorMnistDataset, private readonly test: ColorMnistDataset | null) {
+  private constructor(readonly config: IinJobConfig, private readonly ae: Autoencoder, private readonly data: ImageDataset, private readonly test: ImageDataset | null, private readonly pairFile: PairFileSpec | null) {
     this.totalSteps = config.steps;
-    this.pairs = colorMnistPairs(data, { batchSize: config.batchSize, seed: config.seed + 1 });
+    this.pairs = this.sampler(data, { batchSize: config.batchSize, seed: config.seed + 1 });
     this.e = new SemanticINN({ ...config.iin, dim: ae.config.zDim, factorNames: [...this.pairs.factorNames], seed: config.seed });
     this.optimizer = createFlowOptimizer({ learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2 });
     this.posteriorRng = new Random(config.seed + 2);
@@ -66,8 +75,25 @@ export class IinJob implements TrainingJob {
 
   static async create(config: IinJobConfig): Promise<IinJob> {
     const ae = readModelOfKind(config.ae, 'autoencoder', 'train iin --ae').model;
-    const data = await loadData(config.data);
-    return new IinJob(config, ae, asColorMnist(data.train, 'train iin'), data.test ? asColorMnist(data.test, 'train iin') : null);
+    try {
+      const data = await loadData(config.data);
+      const pairFile = config.pairs ? readPairFile(config.pairs, data.train) : null;
+      // A pair file names images of the training folder, so it has no separate test split.
+      const test = pairFile ? null : data.test;
+      const job = new IinJob(config, ae, data.train, test, pairFile);
+      return job;
+    } catch (error) {
+      ae.dispose();
+      throw error;
+    }
+  }
+
+  /** The pair sampler for this job's data: the pair file, ColorMNIST's factors, or shared labels. */
+  private sampler(ds: ImageDataset, options: PairSamplerOptions): PairSampler {
+    if (this.pairFile) return filePairs(ds, this.pairFile, options);
+    if ('colors' in ds || 'foreground' in ds) return colorMnistPairs(ds as Parameters<typeof colorMnistPairs>[0], options);
+    if (ds.labels.some((l) => l >= 0)) return labelPairs(ds, options);
+    throw new Error(`train iin: '${ds.name}' has no factors to pair on; put the images in sub-folders (one per class) or give --pairs FILE.json (docs/byom.md)`);
   }
 
   private encode(images: Float32Array, shape: [number, number, number, number]): tf.Tensor2D {
@@ -94,7 +120,7 @@ export class IinJob implements TrainingJob {
   /** Mean correlation of each factor between pair members sharing it, on test pairs. */
   async evaluate(): Promise<Record<string, number>> {
     if (!this.test) return {};
-    const sampler = colorMnistPairs(this.test, { batchSize: Math.min(256, this.test.shape[0]), seed: 1, mode: 'frozen' });
+    const sampler = this.sampler(this.test, { batchSize: Math.min(256, this.test.shape[0]), seed: 1, mode: 'frozen' });
     const batch = sampler.next();
     const result: Record<string, number> = {};
     tf.tidy(() => {
@@ -120,7 +146,7 @@ export class IinJob implements TrainingJob {
   /** Rows: image a, image b, then a with each factor swapped in from b, decoded. */
   async samples(): Promise<SampleImage[]> {
     const source = this.test ?? this.data;
-    const sampler = colorMnistPairs(source, { batchSize: Math.min(this.config.sampleImages, source.shape[0]), seed: 3, mode: 'frozen' });
+    const sampler = this.sampler(source, { batchSize: Math.min(this.config.sampleImages, source.shape[0]), seed: 3, mode: 'frozen' });
     const batch = sampler.next();
     const rows = tf.tidy(() => {
       const fa = this.e.encode(this.ae.encode(tf.tensor4d(batch.a.images, batch.shape)).mean);
