@@ -1,13 +1,15 @@
 /**
- * `inntrospect explore [zoo]`: builds the in-browser explorer if its sources changed, serves it
- * on 127.0.0.1 with the chosen zoo folder and a ColorMNIST test subset, and prints the URL.
+ * `inntrospect explore [zoo | run folders…]`: builds the in-browser explorer if its sources changed, serves it
+ * on 127.0.0.1 with the chosen zoo folder (or run folders, gathered by run-sources.ts) and a
+ * ColorMNIST test subset, and prints the URL.
  * Opens a browser when one can be started (a display and xdg-open/open) unless --no-open.
  */
 import { existsSync, statSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DEFAULT_BUILD_DIR, ensureExplorerBuilt } from '../explorer/build.ts';
 import { colorMnistTestSet, startExplorerServer } from '../explorer/server.ts';
+import { virtualZooFromRuns, type VirtualZoo } from '../explorer/run-sources.ts';
 
 export interface ExploreOptions {
   port?: string;
@@ -37,21 +39,28 @@ function tryOpen(url: string): string {
   }
 }
 
-export async function exploreCommand(folder: string | undefined, options: ExploreOptions): Promise<void> {
-  const dir = resolve(folder ?? 'zoo/colormnist');
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new Error(`${dir} is not a folder; give a zoo folder (with manifest.json), e.g. zoo/colormnist, or make one with 'inntrospect reproduce colormnist'`);
-  }
-  if (!existsSync(resolve(dir, 'manifest.json'))) {
-    throw new Error(`${dir} has no manifest.json; the explorer reads zoo folders (make one with 'inntrospect reproduce colormnist --out ${folder ?? 'zoo/colormnist'}')`);
+export async function exploreCommand(sources: string[] | undefined, options: ExploreOptions): Promise<void> {
+  const given = sources && sources.length > 0 ? sources : ['zoo/colormnist'];
+  const single = resolve(given[0]!);
+  let source: { modelDir: string } | { runs: VirtualZoo };
+  if (given.length === 1 && existsSync(join(single, 'manifest.json'))) {
+    source = { modelDir: single };
+  } else {
+    for (const g of given) {
+      if (!existsSync(g) || !statSync(g).isDirectory()) {
+        throw new Error(`${resolve(g)} is not a folder; give a zoo folder (with manifest.json), e.g. zoo/colormnist (make one with 'inntrospect reproduce colormnist'), or cinn run folders`);
+      }
+    }
+    source = { runs: virtualZooFromRuns(given) };
   }
   const port = parsePort(options.port);
   const count = Number(options.testImages ?? '256');
   if (!Number.isInteger(count) || count < 2 || count > 10000) throw new Error(`--test-images must be an integer 2…10000, got '${options.testImages}'`);
   const build = await ensureExplorerBuilt(DEFAULT_BUILD_DIR, options.rebuild === true);
   process.stdout.write(build.rebuilt ? `built the explorer (${build.reason}) in ${(build.millis / 1000).toFixed(1)} s → ${build.dir}\n` : `explorer bundle up to date (${build.dir})\n`);
-  const server = await startExplorerServer({ modelDir: dir, buildDir: build.dir, port, host: options.host ?? '127.0.0.1', testSet: await colorMnistTestSet(count) });
-  process.stdout.write(`serving ${dir}\nexplorer: ${server.url}\n`);
+  const server = await startExplorerServer({ ...source, buildDir: build.dir, port, host: options.host ?? '127.0.0.1', testSet: await colorMnistTestSet(count) });
+  const what = 'modelDir' in source ? source.modelDir : `${source.runs.manifest.description} (${source.runs.files.size} model files)`;
+  process.stdout.write(`serving ${what}\nexplorer: ${server.url}\n`);
   if (options.open !== false) process.stdout.write(`${tryOpen(server.url)}\n`);
   process.stdout.write('press Ctrl+C to stop\n');
   await new Promise<void>((done) => {

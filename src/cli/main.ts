@@ -73,8 +73,8 @@ export function buildProgram(): Command {
     .action(reproduceCommand);
   program
     .command('explore')
-    .description('Serve the in-browser explorer (representations, attacks, mixing, semantic edits, training dynamics) for a zoo folder on 127.0.0.1 and print its URL.')
-    .argument('[zoo]', 'zoo folder with manifest.json', 'zoo/colormnist')
+    .description('Serve the in-browser explorer (representations, attacks, mixing, semantic edits, training dynamics) for a zoo folder or run folders on 127.0.0.1 and print its URL.')
+    .argument('[sources...]', 'a zoo folder with manifest.json (default zoo/colormnist), or cinn/iin run folders or folders of them')
     .option('--port <n>', 'port (0 picks a free one)', '8321')
     .option('--host <address>', 'address to bind', '127.0.0.1')
     .option('--test-images <n>', 'ColorMNIST test images served to the page', '256')

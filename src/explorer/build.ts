@@ -80,7 +80,8 @@ export async function ensureExplorerBuilt(dir = DEFAULT_BUILD_DIR, force = false
   const inputs = new Set<string>();
   for (const [entry, out] of [['src/explorer/page.ts', 'app.js'], ['src/explorer/worker.ts', 'worker.js']] as const) {
     const result = await esbuild.build({ ...common, entryPoints: [entry], outfile: join(staging, out) });
-    for (const input of Object.keys(result.metafile!.inputs)) if (!input.startsWith('node_modules/')) inputs.add(input);
+    // Our own sources only: node_modules changes with npm ci, and esbuild lists pseudo-inputs such as '(disabled):crypto'.
+    for (const input of Object.keys(result.metafile!.inputs)) if (!input.startsWith('node_modules/') && existsSync(resolve(REPO_ROOT, input))) inputs.add(input);
   }
   for (const f of STATIC_FILES) copyFileSync(join(SOURCE_DIR, 'static', f), join(staging, f));
   const record: BuildRecord = { version: BUILD_VERSION, builtAt, inputs: [...inputs].sort() };

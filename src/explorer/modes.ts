@@ -250,7 +250,11 @@ export function editsMode(app: App): Mode {
 const FACTOR_COLORS = ['#d62728', '#1f77b4', '#9467bd', '#8c564b'];
 
 export function dynamicsMode(app: App): Mode {
-  const p = panel('dynamics', 'Training dynamics over the classifier\'s snapshots. The zoo has no t per snapshot, so the paper\'s Fig. 4 (sensitivity of the layer\'s samples to each factor) cannot be drawn here. Shown instead: each snapshot\'s test accuracy, and its sensitivity to the semantic factors measured on its output — the share of test images whose prediction changes when one factor is swapped in from another image with e (Eq. 7: x̄* = D(e⁻¹(ê*))), relative to the prediction on D(E(x)). Below: the chosen snapshot\'s predictions on image A, its reconstruction and its factor swaps.');
+  const layer = app.init.dynamicsLayer;
+  const explanation = layer
+    ? `Training dynamics (paper Fig. 4): one t per classifier snapshot at layer ${layer}. The slider picks a snapshot; shown are samples D(t⁻¹(v|Φ(x))) of image A at that snapshot (the same v for every snapshot, so only the network changes), and the snapshot's predictions on A, its reconstruction and its factor swaps. The charts: each snapshot's test accuracy; the semantic sensitivity of ${layer} to each factor, 1 − (variance of e(t⁻¹(v|Φ(x)))_F over samples v) / (variance of e(E(x))_F over the data) — 1 when the layer fixes the factor, 0 when it leaves it all to v; and, measured on the output alone, the share of test images whose prediction changes when the factor is swapped in from another image with e (Eq. 7).`
+    : 'Training dynamics over the classifier\'s snapshots. The zoo has no t per snapshot, so the paper\'s Fig. 4 (sensitivity of the layer\'s samples to each factor) cannot be drawn here. Shown instead: each snapshot\'s test accuracy, and its sensitivity to the semantic factors measured on its output — the share of test images whose prediction changes when one factor is swapped in from another image with e (Eq. 7: x̄* = D(e⁻¹(ê*))), relative to the prediction on D(E(x)). Below: the chosen snapshot\'s predictions on image A, its reconstruction and its factor swaps.';
+  const p = panel('dynamics', explanation);
   const snapshots = app.init.snapshots;
   const slider = numberInput('snapshot', 0, Math.max(0, snapshots.length - 1), 1, Math.max(0, snapshots.length - 1), 'range');
   const sliderValue = el('span', { class: 'value', 'data-testid': 'snapshot-value' }, '');
@@ -271,8 +275,15 @@ export function dynamicsMode(app: App): Mode {
       { name: 'test accuracy (manifest)', values: curves.manifestAccuracy, color: '#2ca02c' },
       { name: `accuracy on the ${app.init.testSet?.images.shape[0] ?? ''} served test images`, values: curves.subsetAccuracy, color: '#17becf', dashed: true },
     ], { yMin: 0, yMax: 1, mark, xLabel: 'training step' });
-    const sens = lineChart(curves.steps, Object.entries(curves.changeRate).map(([f, v], i) => ({ name: `prediction changes when ${f} is swapped`, values: v, color: FACTOR_COLORS[i % FACTOR_COLORS.length]! })), { yMin: 0, yMax: 1, mark, xLabel: 'training step' });
-    charts.replaceChildren(figure(acc, 'accuracy per snapshot'), figure(sens, `sensitivity to each factor (${curves.images} test images)`));
+    const change = lineChart(curves.steps, Object.entries(curves.changeRate).map(([f, v], i) => ({ name: `prediction changes when ${f} is swapped`, values: v, color: FACTOR_COLORS[i % FACTOR_COLORS.length]! })), { yMin: 0, yMax: 1, mark, xLabel: 'training step' });
+    const items = [figure(acc, 'accuracy per snapshot')];
+    if (curves.sensitivity) {
+      const values = Object.values(curves.sensitivity).flat().filter((v): v is number => v !== null);
+      const sens = lineChart(curves.steps, Object.entries(curves.sensitivity).map(([f, v], i) => ({ name: `${f}${curves!.correlation?.[f] != null ? ` (corr. with accuracy ${curves!.correlation[f]!.toFixed(2)})` : ''}`, values: v, color: FACTOR_COLORS[i % FACTOR_COLORS.length]! })), { yMin: Math.min(0, ...values), yMax: Math.max(1, ...values), mark, xLabel: 'training step' });
+      items.push(figure(sens, `semantic sensitivity of ${layer} (${curves.sensitivityInputs} inputs × ${curves.sensitivitySamples} samples)`));
+    }
+    items.push(figure(change, `output's sensitivity: prediction changes (${curves.images} test images)`));
+    charts.replaceChildren(...items);
   };
   const curvesRun = runner(app, 'dynamicsCurves', p.status, () => missing(app, { ae: true, e: true, snapshots: true }) ?? { type: 'dynamicsCurves' }, (r) => {
     curves = r;
@@ -283,6 +294,7 @@ export function dynamicsMode(app: App): Mode {
   }), (r) => {
     const names = app.init.classNames;
     shown.replaceChildren(
+      ...(r.samples ? [el('h4', {}, `snapshot at step ${r.step}: samples D(t⁻¹(v|Φ(A))) at ${r.layer}`), el('div', { class: 'grid', 'data-testid': 'dynamics-samples' }, ...Array.from({ length: r.samples.shape[0] }, (_, k) => figure(imageCanvas(r.samples!, k), `v${k + 1}`)))] : []),
       el('h4', {}, `snapshot at step ${r.step}: its predictions`),
       strip(r.captions.map((c, k) => el('div', { class: 'with-bars' }, figure(imageCanvas(r.images, k), `${c}: ${predictionText(r.predictions[k] as Prediction, names)}`), probabilityBars(r.predictions[k]!, names)))),
     );

@@ -56,6 +56,8 @@ export interface InitResult {
   hasClassifier: boolean;
   hasAutoencoder: boolean;
   snapshots: { step: number; accuracy: number | null }[];
+  /** The layer of the snapshots' t's (training dynamics, Fig. 4); null when the zoo has none. */
+  dynamicsLayer: string | null;
   testSet: { images: Images; labels: number[]; description: string } | null;
   /** Errors that keep the whole explorer from working (no manifest, no test set). */
   fatal: string | null;
@@ -123,6 +125,15 @@ export interface DynamicsCurves {
   /** Per factor: mean ‖f(D(E(x))) − f(x̄*)‖₂ on the logits, per snapshot. */
   distance: Record<string, number[]>;
   images: number;
+  /**
+   * With a t per snapshot (Fig. 4): per factor, the semantic sensitivity of the snapshot's layer,
+   * 1 − (variance of e(t⁻¹(v|Φ(x)))_F over v) / (its variance over the data); null without.
+   */
+  sensitivity: Record<string, (number | null)[]> | null;
+  /** Pearson correlation of each factor's sensitivity with the manifest accuracy over snapshots. */
+  correlation: Record<string, number | null> | null;
+  sensitivityInputs: number;
+  sensitivitySamples: number;
   millis: number;
 }
 
@@ -132,6 +143,9 @@ export interface DynamicsShowResult {
   images: Images;
   captions: string[];
   predictions: Prediction[];
+  /** With a t for this snapshot: D(t⁻¹(v_k|Φ(x))) for fixed v_k (the same for every snapshot); null without. */
+  samples: Images | null;
+  layer: string | null;
   millis: number;
 }
 

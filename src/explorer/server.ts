@@ -20,6 +20,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { encodeTestSet } from './testset.ts';
+import type { VirtualZoo } from './run-sources.ts';
 
 /** The assets of build/explorer the server answers for, by URL path. */
 const ASSETS: Record<string, [file: string, type: string]> = {
@@ -47,8 +48,10 @@ export const CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 export interface ExplorerServerOptions {
-  /** The zoo folder (or folder of model files) to serve below /models/. */
-  modelDir: string;
+  /** The zoo folder to serve below /models/ (or `runs`). */
+  modelDir?: string;
+  /** Instead of a folder: run folders gathered into an in-memory manifest (run-sources.ts). */
+  runs?: VirtualZoo;
   /** The built page (build/explorer). */
   buildDir: string;
   /** Port; 0 picks a free one. Default 0. */
@@ -143,13 +146,15 @@ function send(res: ServerResponse, status: number, body: string | Uint8Array, ty
  */
 export async function startExplorerServer(options: ExplorerServerOptions): Promise<ExplorerServer> {
   const host = options.host ?? '127.0.0.1';
-  const modelDir = realpathSync(options.modelDir);
+  if ((options.modelDir === undefined) === (options.runs === undefined)) throw new Error('startExplorerServer: give either modelDir or runs');
+  const modelDir = options.modelDir !== undefined ? realpathSync(options.modelDir) : null;
+  const runs = options.runs ?? null;
   const buildDir = options.buildDir;
   const wasm = wasmDir();
   let testSet: Uint8Array | null = null;
   let port = 0;
   const checkHost = isLoopback(host);
-  const info = JSON.stringify({ title: options.title ?? modelDir.split(sep).pop(), hasTestSet: options.testSet !== undefined });
+  const info = JSON.stringify({ title: options.title ?? (modelDir ? modelDir.split(sep).pop() : runs!.manifest.name), hasTestSet: options.testSet !== undefined });
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const head = req.method === 'HEAD';
@@ -190,7 +195,24 @@ export async function startExplorerServer(options: ExplorerServerOptions): Promi
         send(res, 200, readFileSync(join(wasm, name)), 'application/wasm', head);
         return;
       }
-      if (path.startsWith('/models/')) {
+      if (path.startsWith('/models/') && runs) {
+        let name: string;
+        try {
+          name = decodeURIComponent(path.slice('/models/'.length));
+        } catch {
+          throw new HttpError(400, 'malformed percent-encoding');
+        }
+        if (name === 'manifest.json') {
+          send(res, 200, JSON.stringify(runs.manifest), 'application/json', head);
+          return;
+        }
+        // Only the exact names of the in-memory manifest: nothing else can be reached.
+        const file = runs.files.get(name);
+        if (!file) throw new HttpError(404, 'not found');
+        send(res, 200, readFileSync(file), 'application/json', head);
+        return;
+      }
+      if (path.startsWith('/models/') && modelDir) {
         const file = resolveInside(modelDir, path.slice('/models/'.length));
         if (!file.endsWith('.json')) throw new HttpError(403, 'only .json model files are served');
         send(res, 200, readFileSync(file), 'application/json', head);

@@ -20,12 +20,13 @@ import type { ConditionalINN } from '../flows/cinn.ts';
 import type { SemanticINN } from '../flows/iin.ts';
 import {
   type AnalysisContext, type AnalysedLayer, type ImageArray,
-  encodeMean, imagesTensor, scoped, toImageArray,
+  encodeMean, imagesTensor, invertWith, scoped, toImageArray,
 } from '../analysis/context.ts';
 import { layerSamples, randomPairCosine } from '../analysis/invariances.ts';
 import { attackVisualization } from '../analysis/attacks.ts';
 import { imageMixing } from '../analysis/mixing.ts';
 import { defaultPartner } from '../analysis/semantic-modification.ts';
+import { trainingDynamics } from '../analysis/training-dynamics.ts';
 import { decodeTestSet, type TestSet } from './testset.ts';
 import {
   predictionFromLogits,
@@ -38,6 +39,10 @@ interface Snapshot {
   accuracy: number | null;
   entry: ZooFileEntry;
   model: StagedClassifier | null;
+  /** The t trained on this snapshot at the dynamics layer, when the zoo has one. */
+  tEntry: ZooFileEntry | null;
+  t: ConditionalINN | null;
+  phi: ((x: tf.Tensor) => tf.Tensor) | null;
 }
 
 interface State {
@@ -52,6 +57,7 @@ interface State {
   layers: AnalysedLayer[];
   e: SemanticINN | null;
   snapshots: Snapshot[];
+  dynamicsLayer: string | null;
   randomPairs: Map<string, number>;
   statuses: ModelStatus[];
 }
@@ -135,7 +141,7 @@ async function init(backend: string): Promise<InitResult> {
   const statuses: ModelStatus[] = [];
   const base: InitResult = {
     backend: info.backend + backendNote, backends: availableBackends(), simd: info.simd, title: '', description: '', models: statuses,
-    layers: [], factors: [], classNames: [], hasClassifier: false, hasAutoencoder: false, snapshots: [], testSet: null, fatal: null,
+    layers: [], factors: [], classNames: [], hasClassifier: false, hasAutoencoder: false, snapshots: [], dynamicsLayer: null, testSet: null, fatal: null,
   };
   let manifest: ZooManifest;
   try {
@@ -189,8 +195,18 @@ async function init(backend: string): Promise<InitResult> {
     layers.push({ name: layer, phi: (x) => gb.phi(x), t });
   }
   const e = await loadEntry(manifest.iin, 'iin', 'e (semantic INN)', statuses) as SemanticINN | null;
-  const snapshots: Snapshot[] = manifest.snapshots.map((s) => ({ step: s.step, accuracy: s.metrics['testAccuracy'] ?? null, entry: s, model: null }));
-  state = { manifest, test, work, testData, ae, classifier, layers, e, snapshots, randomPairs: new Map(), statuses };
+  const dynamics = manifest.dynamics ?? [];
+  const snapshots: Snapshot[] = manifest.snapshots.map((s) => ({
+    step: s.step, accuracy: s.metrics['testAccuracy'] ?? null, entry: s, model: null,
+    tEntry: dynamics.find((d) => d.step === s.step) ?? null, t: null, phi: null,
+  }));
+  const dynamicsLayer = dynamics.length > 0 && manifest.dynamicsLayer ? manifest.dynamicsLayer : null;
+  // Input side first, whatever order the manifest lists the t's in.
+  if (classifier) {
+    const order = ['input', ...classifier.stages.map((st) => st.name)];
+    layers.sort((x, y) => order.indexOf(x.name) - order.indexOf(y.name));
+  }
+  state = { manifest, test, work, testData, ae, classifier, layers, e, snapshots, dynamicsLayer, randomPairs: new Map(), statuses };
   progress('ready');
   return {
     ...base,
@@ -202,6 +218,7 @@ async function init(backend: string): Promise<InitResult> {
     hasClassifier: classifier !== null,
     hasAutoencoder: ae !== null,
     snapshots: snapshots.map((s) => ({ step: s.step, accuracy: s.accuracy })),
+    dynamicsLayer,
     testSet: { images: { data: test.images.slice(), shape: test.shape }, labels: Array.from(test.labels), description: test.description },
   };
 }
@@ -366,9 +383,20 @@ async function loadSnapshots(s: State): Promise<Snapshot[]> {
     const model = await loadEntry(snap.entry, 'classifier', `snapshot step ${snap.step}`, s.statuses) as StagedClassifier | null;
     if (!model) throw new Error(s.statuses[s.statuses.length - 1]!.error ?? `snapshot ${snap.entry.file} did not load`);
     snap.model = model;
+    if (snap.tEntry && s.dynamicsLayer) {
+      const t = await loadEntry(snap.tEntry, 'cinn', `t of snapshot step ${snap.step} (layer ${s.dynamicsLayer})`, s.statuses) as ConditionalINN | null;
+      if (!t) throw new Error(s.statuses[s.statuses.length - 1]!.error ?? `${snap.tEntry.file} did not load`);
+      const gb = splittableStages({ name: `snapshot ${snap.step}`, inputShape: model.inputShape, stages: model.stages }).split(s.dynamicsLayer);
+      snap.t = t;
+      snap.phi = (x) => gb.phi(x);
+    }
   }
   return s.snapshots;
 }
+
+const SENSITIVITY_INPUTS = 16;
+const SENSITIVITY_SAMPLES = 16;
+const DYNAMICS_SAMPLES = 8;
 
 const DYNAMICS_IMAGES = 64;
 
@@ -422,9 +450,20 @@ async function dynamicsCurves(): Promise<DynamicsCurves> {
         distance[sw.factor]!.push(d.reduce((a, b) => a + b, 0) / d.length);
       }
     }
+    let sensitivity: DynamicsCurves['sensitivity'] = null;
+    let correlation: DynamicsCurves['correlation'] = null;
+    if (s.dynamicsLayer && snaps.every((x) => x.t) && s.e) {
+      // Paper Fig. 4: analysis 3 per snapshot, same inputs, same e, same data variances.
+      const r = trainingDynamics({ ...context(s), data: s.testData }, snaps.map((x) => ({ iteration: x.step, accuracy: x.accuracy ?? undefined, layer: { phi: x.phi!, t: x.t! } })), {
+        inputs: SENSITIVITY_INPUTS, samples: SENSITIVITY_SAMPLES, seed: 1, dataImages: Math.min(n, 256), showInputs: 1, showSamples: 2,
+      });
+      sensitivity = Object.fromEntries(r.factorNames.slice(0, -1).map((f) => [f, r.checkpoints.map((c) => c.factors[f]?.sensitivity ?? null)]));
+      correlation = Object.fromEntries(r.factorNames.slice(0, -1).map((f) => [f, r.correlationWithAccuracy[f] ?? null]));
+    }
     return {
       steps: snaps.map((x) => x.step), manifestAccuracy: snaps.map((x) => x.accuracy), subsetAccuracy, changeRate, distance,
-      images: indices.length, millis: performance.now() - t0,
+      images: indices.length, sensitivity, correlation, sensitivityInputs: SENSITIVITY_INPUTS, sensitivitySamples: SENSITIVITY_SAMPLES,
+      millis: performance.now() - t0,
     };
   });
 }
@@ -453,7 +492,13 @@ async function dynamicsShow(r: Extract<Request, { type: 'dynamicsShow' }>): Prom
       captions.push(`${factor} from #${partner}`);
     }
     const batch = tf.concat(parts);
-    return { step: snap.step, images: images(batch), captions, predictions: predictions(snap.model, batch)!, millis: performance.now() - t0 };
+    let samples: Images | null = null;
+    if (snap.t && snap.phi) {
+      // The same v for every snapshot, so the slider changes only the snapshot.
+      const v = new Random(4242).normalTensor([DYNAMICS_SAMPLES, snap.t.dim]) as tf.Tensor2D;
+      samples = images(ae.decode(invertWith(snap.t, v, snap.phi(x))));
+    }
+    return { step: snap.step, images: images(batch), captions, predictions: predictions(snap.model, batch)!, samples, layer: snap.t ? s.dynamicsLayer : null, millis: performance.now() - t0 };
   });
 }
 

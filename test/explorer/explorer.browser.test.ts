@@ -2,7 +2,7 @@
 // playwright-core) loads the page from the explorer's server on a tiny zoo reproduced here.
 // Every mode loads, draws non-blank images and reacts to its controls; uploads are decoded in
 // the page (and refused when not PNG/JPEG); a zoo file whose sha256 does not match the
-// manifest is reported in the page; no console errors. Screenshots go to a temp folder (printed).
+// manifest is reported in the page; run folders work like a zoo; no console errors. Screenshots go to a temp folder (printed).
 // The time to resample 16 images is recorded (printed), not asserted.
 // INNTROSPECT_EXPLORER_ZOO=<zoo folder> runs the same tests on an existing zoo (e.g. the shipped
 // zoo/colormnist, to time it) instead of reproducing a tiny one.
@@ -17,6 +17,7 @@ import { initEngine } from '../../src/engine/index.ts';
 import { reproduceColorMnist } from '../../src/zoo/reproduce.ts';
 import { ensureExplorerBuilt } from '../../src/explorer/build.ts';
 import { colorMnistTestSet, startExplorerServer, type ExplorerServer } from '../../src/explorer/server.ts';
+import { virtualZooFromRuns } from '../../src/explorer/run-sources.ts';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
@@ -71,8 +72,15 @@ async function setControl(p: Page, testid: string, value: string): Promise<void>
 /** For each canvas under the selector: the standard deviation of its pixel values (0 = blank). */
 function canvasSpread(p: Page, selector: string): Promise<number[]> {
   return p.evaluate((sel) => Array.from(document.querySelectorAll(`${sel} canvas`)).map((c) => {
+    // Read through a copy made for readback, so the page's own canvases are never read back
+    // (Chromium warns about repeated getImageData on a canvas without willReadFrequently).
     const canvas = c as HTMLCanvasElement;
-    const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    const copy = document.createElement('canvas');
+    copy.width = canvas.width;
+    copy.height = canvas.height;
+    const ctx = copy.getContext('2d', { willReadFrequently: true })!;
+    ctx.drawImage(canvas, 0, 0);
+    const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
     let s = 0;
     let s2 = 0;
     let n = 0;
@@ -229,20 +237,34 @@ describe('explorer in Chromium', { skip: skipReason(), timeout: 600_000 }, () =>
     await shot(page, 'edits');
   });
 
-  test('Training dynamics: accuracy and factor-sensitivity curves; the checkpoint slider changes the snapshot', async () => {
+  test('Training dynamics: accuracy and sensitivity curves; the checkpoint slider changes the snapshot', async () => {
     await page.click('[data-testid=tab-dynamics]');
     await waitDone(page, 'dynamicsCurves', 0, 'dynamics');
     await waitDone(page, 'dynamicsShow', 0, 'dynamics');
-    assert.equal(await page.locator('[data-testid=dynamics-charts] svg').count(), 2);
+    const init = await page.evaluate(() => window.explorer.init!);
+    const explain = await page.textContent('[data-testid=mode-dynamics] .explain') ?? '';
+    const curves = await page.evaluate(() => window.explorer.last['dynamicsCurves'] as { steps: number[]; sensitivity: Record<string, (number | null)[]> | null });
+    assert.equal(curves.steps.length, init.snapshots.length);
+    if (init.dynamicsLayer) {
+      // A t per snapshot (the paper's Fig. 4): samples per snapshot and the semantic sensitivity plot.
+      assert.match(explain, new RegExp(`one t per classifier snapshot at layer ${init.dynamicsLayer}`));
+      assert.equal(await page.locator('[data-testid=dynamics-charts] svg').count(), 3);
+      assert.ok(curves.sensitivity && Object.values(curves.sensitivity).every((v) => v.length === curves.steps.length && v.every((x) => x !== null && Number.isFinite(x))));
+      await assertNonBlank(page, '[data-testid=dynamics-samples]', 8);
+    } else {
+      assert.match(explain, /no t per snapshot/);
+      assert.equal(await page.locator('[data-testid=dynamics-charts] svg').count(), 2);
+      assert.equal(curves.sensitivity, null);
+    }
     assert.ok(await page.locator('[data-testid=dynamics-charts] polyline').count() >= 3);
-    assert.match(await page.textContent('[data-testid=mode-dynamics] .explain') ?? '', /no t per snapshot/);
     await assertNonBlank(page, '[data-testid=dynamics-shown]', 4);
-    const last = await page.evaluate(() => (window.explorer.last['dynamicsShow'] as { step: number }).step);
+    const last = await page.evaluate(() => window.explorer.last['dynamicsShow'] as { step: number; samples: { data: Float32Array } | null });
     const n = await done(page, 'dynamicsShow');
     await setControl(page, 'snapshot', '0');
     await waitDone(page, 'dynamicsShow', n, 'dynamics');
-    const firstStep = await page.evaluate(() => (window.explorer.last['dynamicsShow'] as { step: number }).step);
-    assert.ok(firstStep < last, `slider at 0 shows step ${firstStep}, the last is ${last}`);
+    const first = await page.evaluate(() => window.explorer.last['dynamicsShow'] as { step: number; samples: { data: Float32Array } | null });
+    assert.ok(first.step < last.step, `slider at 0 shows step ${first.step}, the last is ${last.step}`);
+    if (init.dynamicsLayer) assert.notDeepEqual(Object.values(first.samples!.data).slice(0, 3072), Object.values(last.samples!.data).slice(0, 3072), 'two snapshots gave the same samples');
     await shot(page, 'dynamics');
   });
 
@@ -261,6 +283,26 @@ describe('explorer in Chromium', { skip: skipReason(), timeout: 600_000 }, () =>
       assert.deepEqual(init.layers, ['conv0', 'conv2', 'logits']);
       await waitDone(p, 'represent', 0);
       await shot(p, 'checksum-error');
+      await p.close();
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('run folders instead of a zoo: the same pipeline, gathered from the reproduction\'s runs', { skip: process.env['INNTROSPECT_EXPLORER_ZOO'] ? 'uses the runs of a tiny reproduction' : false }, async () => {
+    const runs = virtualZooFromRuns([join(root, 'runs')]);
+    assert.deepEqual(Object.keys(runs.manifest.cinn).sort(), ['conv0', 'conv2', 'logits', 'z']);
+    assert.equal(runs.manifest.snapshots.length, 4);
+    const other = await startExplorerServer({ runs, buildDir: join(root, 'build'), port: 0, testSet: await colorMnistTestSet(32) });
+    try {
+      const p = await openPage(other.url);
+      const init = await p.evaluate(() => window.explorer.init!);
+      assert.deepEqual(init.models.filter((m) => !m.ok), []);
+      assert.deepEqual(init.layers, ['conv0', 'conv2', 'z', 'logits']);
+      assert.deepEqual(init.factors, ['digit', 'color']);
+      assert.equal(init.dynamicsLayer, runs.manifest.dynamicsLayer || null);
+      await waitDone(p, 'represent', 0);
+      await assertNonBlank(p, '[data-testid=represent-output]', 3);
       await p.close();
     } finally {
       await other.close();
