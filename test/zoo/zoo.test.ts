@@ -121,4 +121,17 @@ describe('zoo (tiny reproduction)', () => {
     const numbers = JSON.parse(readFileSync(join(root, 'report', 'report.json'), 'utf8'));
     assert.equal(numbers.claims.length, 5);
   });
+
+  test("the README's library example runs (on this zoo)", () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const section = readme.slice(readme.indexOf('## As a library'));
+    const code = /```ts\n([\s\S]*?)```/.exec(section)![1]!
+      .replaceAll("'zoo/colormnist/", `'${out}/`)
+      .replaceAll("'./src/", `'${process.cwd()}/src/`);
+    const file = join(root, 'readme-example.mts'); // .mts: an ES module outside the package
+    writeFileSync(file, `${code}\nconsole.log(JSON.stringify(samples.shape));\n`);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').at(-1)!), [8, 32, 32, 3]);
+  });
 });
