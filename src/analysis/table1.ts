@@ -107,7 +107,7 @@ export function table1(ctx: AnalysisContext, options: Table1Options): Table1Resu
     let dnbFinalLoss: number | null = null;
     let dnbExample: ImageArray | null = null;
     if (options.dnb !== false) {
-      const dec = trainDirectDecoder(layer, options.trainData ?? ctx.data, { seed, ...(options.dnb ?? {}) });
+      const dec = trainDirectDecoder(layer, options.trainData ?? ctx.data, { seed, onProgress, ...(options.dnb ?? {}) });
       dnb = fd(mapImages(ctx, cond, batchSize, (x) => dec.decode(layer.phi(x))));
       dnbExample = mapImages(ctx, exampleIdx, batchSize, (x) => dec.decode(layer.phi(x)));
       dnbFinalLoss = dec.losses[dec.losses.length - 1] ?? null;
@@ -120,7 +120,7 @@ export function table1(ctx: AnalysisContext, options: Table1Options): Table1Resu
     if (mvOptions && mvCount >= 2) {
       const lossAcc: number[] = [];
       const inverted = mapImages(ctx, mvIdx, batchSize, (x) => {
-        const r = gradientInversion(layer, ctx.ae, layer.phi(x), [h, w, c], ctx.data.valueRange, mvOptions);
+        const r = gradientInversion(layer, ctx.ae, layer.phi(x), [h, w, c], ctx.data.valueRange, { onProgress, ...mvOptions });
         lossAcc.push(r.featureLoss);
         return r.images;
       });
