@@ -19,6 +19,7 @@ import {
 import { gradientInversion, trainDirectDecoder, type DirectDecoderOptions, type GradientInversionOptions } from './baselines.ts';
 import { featureStats, type FeatureExtractor } from './fid.ts';
 import { frechetDistance, meanStd } from './stats.ts';
+import type { ProgressEvent } from '../runs/progress.ts';
 
 export interface Table1Options extends CommonOptions {
   /** Feature network for the Fréchet distance (required: see docs/analyses.md §9 for the choice). */
@@ -91,6 +92,8 @@ export function table1(ctx: AnalysisContext, options: Table1Options): Table1Resu
   const mvIdx = cond.slice(0, mvCount);
   const exampleIdx = cond.slice(0, Math.min(4, cond.length));
   const [, h, w, c] = ctx.data.shape;
+  // Sub-tasks report under their own names, so each task's steps stay monotone.
+  const renamed = (name: string) => (onProgress ? (e: ProgressEvent) => onProgress({ ...e, task: name }) : undefined);
   const rows: Table1Row[] = [];
   const exampleLayers: Table1Result['examples']['layers'] = [];
   layers.forEach((layer, li) => {
@@ -107,7 +110,7 @@ export function table1(ctx: AnalysisContext, options: Table1Options): Table1Resu
     let dnbFinalLoss: number | null = null;
     let dnbExample: ImageArray | null = null;
     if (options.dnb !== false) {
-      const dec = trainDirectDecoder(layer, options.trainData ?? ctx.data, { seed, onProgress, ...(options.dnb ?? {}) });
+      const dec = trainDirectDecoder(layer, options.trainData ?? ctx.data, { seed, onProgress: renamed(`${task}: D&B`), ...(options.dnb ?? {}) });
       dnb = fd(mapImages(ctx, cond, batchSize, (x) => dec.decode(layer.phi(x))));
       dnbExample = mapImages(ctx, exampleIdx, batchSize, (x) => dec.decode(layer.phi(x)));
       dnbFinalLoss = dec.losses[dec.losses.length - 1] ?? null;
@@ -119,8 +122,10 @@ export function table1(ctx: AnalysisContext, options: Table1Options): Table1Resu
     let mvExample: ImageArray | null = null;
     if (mvOptions && mvCount >= 2) {
       const lossAcc: number[] = [];
+      let batchNo = 0;
       const inverted = mapImages(ctx, mvIdx, batchSize, (x) => {
-        const r = gradientInversion(layer, ctx.ae, layer.phi(x), [h, w, c], ctx.data.valueRange, { onProgress, ...mvOptions });
+        const onBatch = renamed(`${task}: M&V batch ${++batchNo}`);
+        const r = gradientInversion(layer, ctx.ae, layer.phi(x), [h, w, c], ctx.data.valueRange, { onProgress: onBatch, ...mvOptions });
         lossAcc.push(r.featureLoss);
         return r.images;
       });

@@ -153,7 +153,10 @@ test('9 table 1: ours (mean ± std over seeds) vs D&B vs M&V per layer', async (
   const before = tf.memory().numTensors;
   const clf = fx.ctx;
   const features = featureExtractor('colormnist-tiny/z', (x) => clf.layers[1]!.phi(x), { from: [-1, 1] });
-  const r = await table1Command(fx.ctx, { out, features, images: 48, seeds: [0, 1], dnb: { steps: 20 }, mv: { images: 8, steps: 10 }, seed: 9 });
+  const p = progressLog();
+  const r = await table1Command(fx.ctx, { out, features, images: 48, seeds: [0, 1], dnb: { steps: 20 }, mv: { images: 8, steps: 10 }, seed: 9, batchSize: 4, onProgress: p.onProgress });
+  p.checkMonotone();
+  assert.ok(p.events.some((e) => e.task.endsWith('M&V batch 2')), 'M&V batches report progress');
   assert.equal(tf.memory().numTensors, before, 'tensors leaked');
   await checkFiles(r.files, ['table1.json', 'table1.md', 'table1.svg', 'table1.png', 'table1-examples.png']);
   for (const row of r.numbers.rows) {
