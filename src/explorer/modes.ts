@@ -22,6 +22,8 @@ export interface App {
   b(): Selected;
   /** Called when a mode finishes a request (test hooks, timings). */
   record(mode: string, result: unknown, millis: number): void;
+  /** Models were loaded after start (snapshots): redraw the model list. */
+  modelsChanged(): void;
 }
 
 export interface Mode {
@@ -288,6 +290,7 @@ export function dynamicsMode(app: App): Mode {
   const curvesRun = runner(app, 'dynamicsCurves', p.status, () => missing(app, { ae: true, e: true, snapshots: true }) ?? { type: 'dynamicsCurves' }, (r) => {
     curves = r;
     drawCharts();
+    app.modelsChanged();
   });
   const showRun = runner(app, 'dynamicsShow', p.status, () => missing(app, { ae: true, e: true, snapshots: true }) ?? ({
     type: 'dynamicsShow', image: refCopy(app.a()), snapshot: Number(slider.value),

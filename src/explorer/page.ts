@@ -102,7 +102,21 @@ async function main(): Promise<void> {
   document.title = `inntrospect explorer · ${init.title}`;
   statusLine.className = 'status done';
   statusLine.textContent = `${init.title}: ${init.description}. Backend ${init.backend}${init.simd ? ' (SIMD)' : ''}; layers with a t: ${init.layers.join(', ') || 'none'}.`;
-  root.append(modelList(init));
+  // Another tfjs backend (webgl where the browser has it) restarts the page with ?backend=.
+  const choices = init.backends.filter((b) => ['wasm', 'webgl', 'webgpu', 'cpu'].includes(b));
+  if (choices.length > 1) {
+    const picker = el('select', { 'data-testid': 'backend', title: 'TensorFlow.js backend (reloads the page)' });
+    for (const b of choices) picker.append(el('option', { value: b }, b));
+    picker.value = init.backend.split(' ')[0]!;
+    picker.addEventListener('change', () => {
+      const next = new URL(location.href);
+      next.searchParams.set('backend', picker.value);
+      location.href = next.toString();
+    });
+    statusLine.append(' ', el('label', {}, 'backend ', picker));
+  }
+  let models = modelList(init);
+  root.append(models);
   const errors = init.models.filter((m) => !m.ok);
   if (errors.length > 0) {
     root.append(el('div', { class: 'banner error', 'data-testid': 'load-errors', role: 'alert' }, `Some models failed to load; the modes that need them say so. ${errors.map((m) => (m.error?.startsWith(m.file) ? m.error : `${m.file}: ${m.error}`)).join(' · ')}`));
@@ -163,6 +177,13 @@ async function main(): Promise<void> {
       hooks.done[mode] = (hooks.done[mode] ?? 0) + 1;
       (hooks.timings[mode] ??= []).push(millis);
       hooks.last[mode] = result;
+    },
+    modelsChanged() {
+      void client.request({ type: 'models' }).then((statuses) => {
+        const next = modelList({ ...init, models: statuses });
+        models.replaceWith(next);
+        models = next;
+      });
     },
   };
   modes.push(representationsMode(app), attacksMode(app), mixingMode(app), editsMode(app), dynamicsMode(app));

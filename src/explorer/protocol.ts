@@ -28,7 +28,8 @@ export type Request =
   | { type: 'mix'; a: ImageRef; b: ImageRef; layer: string }
   | { type: 'edit'; image: ImageRef; partner: ImageRef; factor: string; mode: 'towards' | 'random'; amount: number; seed: number }
   | { type: 'dynamicsCurves' }
-  | { type: 'dynamicsShow'; image: ImageRef; snapshot: number };
+  | { type: 'dynamicsShow'; image: ImageRef; snapshot: number }
+  | { type: 'models' };
 
 export type RequestType = Request['type'];
 
@@ -157,6 +158,8 @@ export interface ResultOf {
   edit: EditResult;
   dynamicsCurves: DynamicsCurves;
   dynamicsShow: DynamicsShowResult;
+  /** Every model file's status so far (snapshots load lazily). */
+  models: ModelStatus[];
 }
 
 export type WorkerMessage =

@@ -20,7 +20,7 @@ import type { ConditionalINN } from '../flows/cinn.ts';
 import type { SemanticINN } from '../flows/iin.ts';
 import {
   type AnalysisContext, type AnalysedLayer, type ImageArray,
-  encodeMean, imagesTensor, invertWith, scoped, toImageArray,
+  encodeMean, imagesTensor, invertWith, scoped, sliceImages, toImageArray,
 } from '../analysis/context.ts';
 import { layerSamples, randomPairCosine } from '../analysis/invariances.ts';
 import { attackVisualization } from '../analysis/attacks.ts';
@@ -337,7 +337,7 @@ function mix(r: Extract<Request, { type: 'mix' }>): MixResult {
     mixed: predictions(s.classifier, tf.tensor4d(m.mixed.data, m.mixed.shape)),
   }));
   return {
-    layer: r.layer, a: images(m.invarianceImages), b: images(m.representationImages), mixed: images(m.mixed),
+    layer: r.layer, a: images(sliceImages(m.invarianceImages, 0, 1)), b: images(sliceImages(m.invarianceImages, 1, 2)), mixed: images(m.mixed),
     predictions: { a: p.inputs?.[0] ?? null, b: p.inputs?.[1] ?? null, mixed: p.mixed },
     millis: performance.now() - t0,
   };
@@ -527,6 +527,7 @@ async function handle(request: Request): Promise<unknown> {
     case 'edit': return edit(request);
     case 'dynamicsCurves': return dynamicsCurves();
     case 'dynamicsShow': return dynamicsShow(request);
+    case 'models': return state ? state.statuses.map((m) => ({ ...m })) : [];
     default: throw new Error(`unknown request '${(request as { type: string }).type}'`);
   }
 }

@@ -210,6 +210,15 @@ describe('explorer in Chromium', { skip: skipReason(), timeout: 600_000 }, () =>
     await page.click('[data-testid=tab-mix]');
     await waitDone(page, 'mix', 0);
     await assertNonBlank(page, '[data-testid=mix-grid]', 6);
+    // The headers are A and B themselves (the test images the previews name).
+    const got = await page.evaluate(() => {
+      const r = window.explorer.last['mix'] as { a: { data: Float32Array }; b: { data: Float32Array } };
+      return { a: Array.from(r.a.data), b: Array.from(r.b.data), images: Array.from(window.explorer.init!.testSet!.images.data.slice(0, 64 * 3072)), aText: document.querySelector('[data-testid=image-a]')!.textContent ?? '', bText: document.querySelector('[data-testid=image-b]')!.textContent ?? '' };
+    });
+    const index = (text: string) => Number(/test #(\d+)/.exec(text)![1]);
+    const same = (x: number[], k: number) => x.length === 3072 && x.every((v, i) => v === got.images[k * 3072 + i]);
+    const heads = [same(got.a, index(got.aText)), same(got.b, index(got.bText)), index(got.aText) !== index(got.bText)];
+    assert.deepEqual(heads, [true, true, true]);
     const before = await page.evaluate(() => Array.from((window.explorer.last['mix'] as { mixed: { data: Float32Array } }).mixed.data.slice(0, 3072)));
     const n = await done(page, 'mix');
     await setControl(page, 'mix-layer', 'conv0');
