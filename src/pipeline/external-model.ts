@@ -244,7 +244,7 @@ function completeCard(fromModel: Partial<ModelCard>, fromFile: Partial<ModelCard
 
 function checkFloat(z: tf.Tensor, model: string, layer: string): void {
   if (z.dtype !== 'float32') {
-    throw new Error(`${model}: layer '${layer}' outputs a ${z.dtype} tensor; t can only be conditioned on a float tensor. Pick a layer before the cast/argmax ('inntrospect layers ${model}' lists them)`);
+    throw new Error(`${model}: layer '${layer}' outputs ${z.dtype} values, not float32; t can only be conditioned on a float tensor. Pick a layer before the cast/argmax ('inntrospect layers ${model}' lists them)`);
   }
 }
 
@@ -373,8 +373,18 @@ async function openGraphModel(spec: string, jsonPath: string, json: Record<strin
   const { card, cardSource } = completeCard(fromModel, readCardFile(dirname(jsonPath)), jsonPath, notes);
   const pre = (x: tf.Tensor) => preprocessImages(x, card);
   const psiUnavailable = `${spec} is a TensorFlow.js graph model: Φ runs the graph to a node, but Ψ (node → output) cannot be split off a frozen graph; analyses that need only Φ, t and f work (sample, invariance, mix, attack)`;
-  const names = new Set(nodes.map((n) => n.name));
-  const infos = (): LayerInfo[] => nodes.filter((n) => !NON_LAYER_OPS.has(n.op)).map((n) => ({ name: n.name, className: n.op, outputShape: [], cut: true }));
+  const layerNodes = nodes.filter((n) => !NON_LAYER_OPS.has(n.op));
+  let infoCache: LayerInfo[] | null = null;
+  // Output shapes from one execution of every node on a zero image (batch of one).
+  const infos = (): LayerInfo[] => {
+    if (infoCache) return infoCache;
+    const shapes = tf.tidy(() => {
+      const outs = model.execute(tf.zeros([1, ...card.inputSize, card.channels]), layerNodes.map((n) => n.name));
+      return (Array.isArray(outs) ? outs : [outs]).map((t) => t.shape.slice(1));
+    });
+    infoCache = layerNodes.map((n, i) => ({ name: n.name, className: n.op, outputShape: shapes[i] as number[], cut: true }));
+    return infoCache;
+  };
   const checked = new Map<string, ExternalLayer>();
   const exec = (x: tf.Tensor, node?: string): tf.Tensor => {
     const out = node ? model.execute(x, [node]) : model.execute(x);
@@ -386,7 +396,7 @@ async function openGraphModel(spec: string, jsonPath: string, json: Record<strin
     layer(name: string): ExternalLayer {
       const cached = checked.get(name);
       if (cached) return cached;
-      if (!names.has(name) || NON_LAYER_OPS.has(nodes.find((n) => n.name === name)!.op)) throw layerError(spec, name, infos(), `unknown node '${name}'`);
+      if (!layerNodes.some((n) => n.name === name)) throw layerError(spec, name, infos(), `unknown node '${name}'`);
       const zShape = tf.tidy(() => {
         const z = exec(tf.zeros([1, ...card.inputSize, card.channels]), name);
         checkFloat(z, spec, name);

@@ -1,0 +1,188 @@
+// Bring your own model (issue #8), end to end on the tiny preset: the real pretrained
+// MobileNetV2 of the npm package nsfwjs, analysed at two layers on real photographs (the sample
+// images of Debian's python3-skimage, copied and resized into a temp folder by the setup):
+// AE training, t at two layers, iin from a pair file and from sub-folder labels, sampling, an
+// FGSM view, and the report when `inntrospect report` is registered. Then the errors a user hits.
+import { describe, test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makePhotoFolder } from './photos.ts';
+import { writeGraphModel, writeLayersModel } from './fixtures.ts';
+
+const CLI = ['bin/inntrospect.js'];
+
+function cli(args: string[]) {
+  const started = Date.now();
+  const r = spawnSync(process.execPath, [...CLI, ...args], { encoding: 'utf8', env: { ...process.env } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (Date.now() - started) / 1000 };
+}
+
+function lastJson(stdout: string): Record<string, unknown> {
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+}
+
+const MODEL = 'nsfwjs-mobilenet-v2';
+const LAYERS = ['block_6_project_BN', 'dense_2'];
+const work = mkdtempSync(join(tmpdir(), 'inntrospect-byom-test-'));
+const runs = join(work, 'runs');
+let photos = '';
+let aeRun = '';
+const cinnRuns: string[] = [];
+const timings: Record<string, number> = {};
+
+describe('bring your own model: nsfwjs MobileNetV2 on skimage photographs (tiny)', () => {
+  before(async () => {
+    photos = await makePhotoFolder(96);
+    const ae = cli(['train', 'ae', '--preset', 'tiny', '--data', photos, '--runs', runs, '--name', 'ae', '--train.batchSize=4', '--data.size=32']);
+    assert.equal(ae.status, 0, ae.stderr);
+    timings['train ae'] = ae.seconds;
+    aeRun = lastJson(ae.stdout)['run'] as string;
+    // Grey photographs among colour ones are converted, and the user is told.
+    assert.match(ae.stderr, /note: image folder .*mixed channel counts: 3 grey images converted to RGB/);
+  });
+
+  test('t at two layers of MobileNetV2: Φ(x) = model(preprocess(x)) from 32×32 photos to 224×224', () => {
+    for (const layer of LAYERS) {
+      const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', MODEL, '--layer', layer, '--runs', runs, '--name', `cinn-${layer}`, '--batchSize=4', '--steps=6', '--data.size=32']);
+      assert.equal(r.status, 0, r.stderr);
+      timings[`train cinn ${layer}`] = r.seconds;
+      assert.match(r.stderr, /note: Φ\(x\) = nsfwjs-mobilenet-v2\(preprocess\(x\)\): 32×32×3 images in \[-1, 1\] are resized \(bilinear\) and mapped to the model's input \(224×224×3, values in \[0, 1\]\)/);
+      const out = lastJson(r.stdout);
+      assert.equal(out['steps'], 6);
+      assert.ok(Number.isFinite((out['last'] as Record<string, number>)['loss']));
+      const config = JSON.parse(readFileSync(join(out['run'] as string, 'config.json'), 'utf8'));
+      assert.equal(config.data.dataset, 'folder');
+      assert.equal(config.model, MODEL);
+      cinnRuns.push(out['run'] as string);
+    }
+  });
+
+  test('iin on the photos: from a JSON file of attributes, and from sub-folder labels', () => {
+    const attributes = {
+      attributes: {
+        'colour/astronaut.jpg': { subject: 'person', setting: 'space' },
+        'colour/rocket.jpg': { subject: 'machine', setting: 'space' },
+        'colour/hubble_deep_field.jpg': { setting: 'space' },
+        'colour/motorcycle_left.jpg': { subject: 'machine', setting: 'street' },
+        'colour/motorcycle_right.jpg': { subject: 'machine', setting: 'street' },
+        'grey/camera.png': { subject: 'person', setting: 'street' },
+      },
+    };
+    const file = join(work, 'attributes.json');
+    writeFileSync(file, JSON.stringify(attributes));
+    const e = cli(['train', 'iin', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--pairs', file, '--runs', runs, '--name', 'iin', '--batchSize=4', '--steps=6', '--data.size=32']);
+    assert.equal(e.status, 0, e.stderr);
+    const model = JSON.parse(readFileSync(join(lastJson(e.stdout)['run'] as string, 'model.json'), 'utf8'));
+    assert.match(JSON.stringify(model), /"subject","setting","residual"/);
+    const byLabel = cli(['train', 'iin', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--runs', runs, '--name', 'iin-labels', '--batchSize=4', '--steps=4', '--data.size=32']);
+    assert.equal(byLabel.status, 0, byLabel.stderr);
+    // A pair naming an image that is not in the folder says which and how paths are written.
+    writeFileSync(file, JSON.stringify({ pairs: [{ a: 'colour/astronaut.jpg', b: 'colour/nope.jpg', factor: 'x' }] }));
+    const bad = cli(['train', 'iin', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--pairs', file, '--runs', runs, '--data.size=32']);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /pairs\[0\]\.b 'colour\/nope\.jpg' is not an image of the folder \(paths are relative to data\.folder/);
+  });
+
+  test('sample and attack (FGSM) on the two layers, unchanged analysis commands', () => {
+    assert.equal(cinnRuns.length, 2);
+    const out = join(work, 'analysis');
+    const s = cli(['sample', ...cinnRuns, '--layer', 'dense_2', '--images', '12', '--count', '2', '--samples', '3', '-o', join(out, 'sample')]);
+    assert.equal(s.status, 0, s.stderr);
+    timings['sample'] = s.seconds;
+    assert.ok(existsSync(join(out, 'sample', 'samples-dense_2.png')));
+    const sn = lastJson(s.stdout) as { reencoding: { samples: number; randomPairs: number } };
+    assert.ok(Number.isFinite(sn.reencoding.samples) && Number.isFinite(sn.reencoding.randomPairs));
+    const a = cli(['attack', ...cinnRuns, '--kind', 'fgsm', '--epsilon', '0.1', '--images', '12', '--count', '4', '-o', join(out, 'attack')]);
+    assert.equal(a.status, 0, a.stderr);
+    timings['attack'] = a.seconds;
+    assert.ok(existsSync(join(out, 'attack', 'attack-fgsm.png')));
+    const an = lastJson(a.stdout) as { layers: { layer: string; representationChange: number }[]; loss: { clean: number; adversarial: number } };
+    assert.deepEqual(an.layers.map((l) => l.layer), LAYERS);
+    // FGSM through preprocess and MobileNetV2 raises the model's loss.
+    assert.ok(an.loss.adversarial > an.loss.clean, JSON.stringify(an.loss));
+    assert.ok(an.layers.every((l) => Number.isFinite(l.representationChange) && l.representationChange > 0));
+  });
+
+  test('report, when the command is registered', (t) => {
+    const help = cli(['--help']);
+    if (!/^\s+report\b/m.test(help.stdout)) {
+      t.skip('inntrospect report is not registered');
+      return;
+    }
+    const file = join(work, 'report', 'report.html');
+    const r = cli(['report', ...cinnRuns, '--images', '8', '--inputs', '2', '--samples', '2', '--table-images', '4', '--seeds', '0', '--mv-images', '0', '--dnb-steps', '2', '-o', file]);
+    timings['report'] = r.seconds;
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(existsSync(file));
+  });
+
+  test('timings', () => {
+    process.stderr.write(`byom timings (s): ${JSON.stringify(timings)}\n`);
+  });
+});
+
+describe('bring your own model: errors say what to do', () => {
+  const dir = join(work, 'errors');
+
+  test('a layer that does not exist lists the valid ones', () => {
+    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', MODEL, '--layer', 'block_99', '--runs', runs, '--data.size=32']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /nsfwjs-mobilenet-v2: unknown layer 'block_99'\. Valid cut points \(82\): input_1, .*block_6_project_BN/);
+  });
+
+  test('a model folder with a missing shard names the shard file', async () => {
+    const layers = await writeLayersModel(join(dir, 'layers-missing'));
+    rmSync(join(layers, 'group1-shard1of1.bin'));
+    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', layers, '--layer', 'conv2', '--runs', runs, '--data.size=32']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /group1-shard1of1\.bin named in weightsManifest does not exist/);
+    const graph = writeGraphModel(join(dir, 'graph-missing'));
+    rmSync(join(graph, 'group1-shard1of1.bin'));
+    const g = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', graph, '--layer', 'relu', '--runs', runs, '--data.size=32']);
+    assert.equal(g.status, 1);
+    assert.match(g.stderr, /weight shard 'group1-shard1of1\.bin' .* is missing; copy every file model\.json's weightsManifest names next to it/);
+  });
+
+  test('a layer whose output is not a float tensor is refused', () => {
+    const graph = writeGraphModel(join(dir, 'graph'));
+    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', graph, '--layer', 'cast', '--runs', runs, '--data.size=32']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /layer 'cast' outputs int32 values, not float32; t can only be conditioned on a float tensor/);
+  });
+
+  test('a graph model trains t at a node (Φ only; no Ψ), with the card assumption noted', () => {
+    const graph = writeGraphModel(join(dir, 'graph-ok'));
+    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', graph, '--layer', 'relu', '--runs', runs, '--steps=3', '--batchSize=4', '--data.size=32']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /no model-card\.json gives the input value range; assuming pixels in \[0, 1\]/);
+  });
+
+  test('a model card that contradicts the model is refused, naming the field', async () => {
+    const layers = await writeLayersModel(join(dir, 'layers-card'), 16, { inputSize: [32, 32], valueRange: [0, 255] });
+    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', layers, '--layer', 'conv2', '--runs', runs, '--data.size=32']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /model-card\.json says inputSize \[32,32\] but the model's input is \[16,16\]/);
+  });
+
+  test('unreadable files in an image folder are all listed', () => {
+    const folder = join(dir, 'broken-photos');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, 'a.png'), readFileSync(join(photos, 'grey', 'camera.png')));
+    writeFileSync(join(folder, 'b.jpg'), 'not a jpeg');
+    writeFileSync(join(folder, 'c.png'), Buffer.alloc(40));
+    const r = cli(['train', 'ae', '--preset', 'tiny', '--data', folder, '--runs', runs]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /2 of 3 files cannot be read as images; remove or re-save them/);
+    assert.match(r.stderr, /b\.jpg/);
+    assert.match(r.stderr, /c\.png/);
+  });
+
+  test('data at another size than the AE says which size to use', () => {
+    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', MODEL, '--layer', 'dense_2', '--runs', runs, '--data.size=64']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /the data's images are 64×64×3 but the autoencoder works on 32×32×3; set --data\.size=32/);
+  });
+});
