@@ -43,6 +43,9 @@ export async function exploreCommand(sources: string[] | undefined, options: Exp
   const given = sources && sources.length > 0 ? sources : ['zoo/colormnist'];
   const single = resolve(given[0]!);
   let source: { modelDir: string } | { runs: VirtualZoo };
+  if (given.length === 1 && single === resolve('zoo/colormnist') && !existsSync(single)) {
+    throw new Error(`the shipped zoo ${single} is missing; make it with 'inntrospect reproduce colormnist' (or 'inntrospect reproduce colormnist --preset tiny --out /tmp/zoo-tiny' in a minute), or give a zoo folder or run folders`);
+  }
   if (given.length === 1 && existsSync(join(single, 'manifest.json'))) {
     source = { modelDir: single };
   } else {

@@ -43,6 +43,8 @@ async function openPage(url: string): Promise<Page> {
   p.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') consoleErrors.push(`${m.type()}: ${m.text()}`); });
   p.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
   p.on('requestfailed', (r) => consoleErrors.push(`request failed: ${r.url()}`));
+  // Everything comes from the explorer's own server (no CDN, no fonts, nothing external).
+  p.on('request', (r) => { if (!r.url().startsWith(url)) consoleErrors.push(`request outside the server: ${r.url()}`); });
   await p.goto(url);
   await p.waitForFunction(() => window.explorer?.ready || window.explorer?.fatal, null, { timeout: 120_000 });
   return p;
