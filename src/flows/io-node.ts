@@ -3,28 +3,16 @@
  * JSON with fetch + JSON.parse). Writes are atomic: the text goes to a temporary file in the
  * same folder, which is then renamed over the target, so a crash never leaves half a model.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { writeFileAtomic as writeFileAtomicSync } from '../runs/atomic-file.ts';
 import type { FlowComponent } from './module.ts';
 import { loadFlow, saveFlow, type SavedFlow } from './serialize.ts';
 
-/**
- * Writes `text` to `path` atomically (temp file + rename), creating the folder if needed.
- *
- * @example
- *   await writeFileAtomic('runs/a/config.json', JSON.stringify(config, null, 2));
- */
+/** Atomic file writes (temp file, fsync, rename): the project's one implementation. */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const folder = dirname(path);
-  await mkdir(folder, { recursive: true });
-  const temp = join(folder, `.${basename(path)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
-  try {
-    await writeFile(temp, text, { encoding: 'utf8', flush: true });
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await mkdir(dirname(path), { recursive: true });
+  writeFileAtomicSync(path, text);
 }
 
 /**

@@ -24,19 +24,6 @@ export function constant(value: number): Initialiser {
   return (_rng, size) => new Float32Array(size).fill(value);
 }
 
-/**
- * An independent generator derived from `rng`: the same stream as the engine's `Random.fork()`
- * is meant to give. (`fork()` in src/engine/random.ts passes `x | 1`, a signed int when the top
- * bit is set, to setState, which then throws about half of the time.)
- */
-export function forkRandom(rng: Random): Random {
-  const child = new Random(0);
-  child.setState({
-    words: [rng.nextUint32(), rng.nextUint32(), rng.nextUint32(), (rng.nextUint32() | 1) >>> 0],
-    spareNormal: null,
-  });
-  return child;
-}
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
@@ -90,7 +77,7 @@ export class WeightSource {
 
   /** A source whose names are prefixed with `name.`; fresh children get an independent stream. */
   child(name: string | number): WeightSource {
-    const rng = this.loading ? this.rng : forkRandom(this.rng);
+    const rng = this.loading ? this.rng : this.rng.fork();
     return new WeightSource(rng, this.ledger, this.fullName(String(name)));
   }
 
