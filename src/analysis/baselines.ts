@@ -2,9 +2,9 @@
  * The two baselines of the paper's Fig. 2 and Table 1, which invert z = Φ(x) without
  * modelling its invariances:
  * - D&B (Dosovitskiy & Brox 2016): a decoder trained to map z straight to x, here
- *   flatten(z) → dense → LeakyReLU → dense → [s, s, C] → (k−1) × [conv-transpose 4×4 s2 →
- *   LeakyReLU(0.2)] → conv-transpose 4×4 s2 → tanh (or sigmoid for [0, 1] images), trained with
- *   the mean L1 pixel loss and Adam (their perceptual and adversarial terms are left out).
+ *   standardise(flatten(z)) → dense → LeakyReLU → dense → [s, s, C] → k × [LeakyReLU(0.2) →
+ *   conv-transpose 4×4 s2] → tanh (or sigmoid for [0, 1] images), trained with the mean L1 pixel
+ *   loss and Adam (their perceptual and adversarial terms are left out).
  * - M&V (Mahendran & Vedaldi 2016): gradient-based inversion of z with image priors: minimise
  *   over x = c + r·tanh(u) (c, r: centre and half-width of the value range, so x stays inside it)
  *     ‖Φ(x) − z‖² / ‖z‖²  +  λ_tv · mean TV²(x)  +  λ_ae · mean (x − D(E(x)))²
@@ -73,19 +73,31 @@ export function trainDirectDecoder(layer: Pick<AnalysedLayer, 'phi'>, data: Imag
     return add(init([4, 4, cout, cin], 4 * cin));
   });
   const lo = data.valueRange[0];
+  // z is standardised per dimension with its mean and std over (up to) 512 training images, so
+  // layers whose activations are large (logits, unnormalised features) do not saturate the net.
+  const n = data.shape[0];
+  const statIdx = Array.from({ length: Math.min(n, 512) }, (_, i) => i);
+  const [zMean, zStd] = tf.tidy(() => {
+    const parts: tf.Tensor[] = [];
+    for (let off = 0; off < statIdx.length; off += 64) {
+      const zc = layer.phi(imagesTensor(data, statIdx.slice(off, off + 64)));
+      parts.push(tf.reshape(zc, [zc.shape[0]!, -1]));
+    }
+    const { mean, variance } = tf.moments(tf.concat(parts, 0), 0);
+    return [mean, tf.add(tf.sqrt(variance), 1e-6)];
+  });
   const decode = (z: tf.Tensor): tf.Tensor4D => tf.tidy(() => {
     const b = z.shape[0]!;
-    let x = tf.leakyRelu(tf.add(tf.matMul(tf.reshape(z, [b, -1]), w1), b1), 0.2);
+    const zn = tf.div(tf.sub(tf.reshape(z, [b, -1]), zMean!), zStd!);
+    const x = tf.leakyRelu(tf.add(tf.matMul(zn, w1), b1), 0.2);
     let y = tf.reshape(tf.add(tf.matMul(x, w2), b2), [b, s, s, chans[0]!]) as tf.Tensor4D;
-    ups.forEach((k, i) => {
-      y = convTranspose4x4s2(i === 0 ? y : (tf.leakyRelu(y, 0.2) as tf.Tensor4D), k as tf.Tensor4D);
+    ups.forEach((k) => {
+      y = convTranspose4x4s2(tf.leakyRelu(y, 0.2) as tf.Tensor4D, k as tf.Tensor4D);
     });
-    x = lo === -1 ? tf.tanh(y) : tf.sigmoid(y);
-    return x as tf.Tensor4D;
+    return (lo === -1 ? tf.tanh(y) : tf.sigmoid(y)) as tf.Tensor4D;
   });
   const optimizer = tf.train.adam(learningRate, 0.5, 0.9);
   const losses: number[] = [];
-  const n = data.shape[0];
   for (let step = 0; step < steps; step++) {
     const idx = Array.from({ length: Math.min(batchSize, n) }, () => rng.int(n));
     const loss = tf.tidy(() => {
@@ -98,7 +110,7 @@ export function trainDirectDecoder(layer: Pick<AnalysedLayer, 'phi'>, data: Imag
     onProgress?.({ task: 'train D&B', step: step + 1, total: steps, metrics: { loss: losses[losses.length - 1]! }, done: step + 1 === steps });
   }
   optimizer.dispose();
-  return { decode, losses, dispose: () => tf.dispose(vars) };
+  return { decode, losses, dispose: () => tf.dispose([...vars, zMean!, zStd!]) };
 }
 
 export interface GradientInversionOptions extends CommonOptions {
