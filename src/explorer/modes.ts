@@ -24,6 +24,8 @@ export interface App {
   record(mode: string, result: unknown, millis: number): void;
   /** Models were loaded after start (snapshots): redraw the model list. */
   modelsChanged(): void;
+  /** The status line that the worker's progress messages go to while a request runs. */
+  busy: HTMLElement | null;
 }
 
 export interface Mode {
@@ -74,6 +76,7 @@ function runner<R extends Request>(app: App, mode: string, status: HTMLElement, 
     }
     status.className = 'status busy';
     status.textContent = 'computing…';
+    app.busy = status;
     const t0 = performance.now();
     try {
       const result = await app.client.request(request);
@@ -86,6 +89,8 @@ function runner<R extends Request>(app: App, mode: string, status: HTMLElement, 
     } catch (error) {
       status.className = 'status error';
       status.textContent = error instanceof Error ? error.message : String(error);
+    } finally {
+      if (app.busy === status) app.busy = null;
     }
   });
 }

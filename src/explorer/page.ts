@@ -90,8 +90,10 @@ async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
   const backend = params.get('backend') ?? 'wasm';
   const worker = new Worker('/worker.js', { type: 'module', name: 'inntrospect-explorer' });
+  let app: App | null = null;
   const client = new WorkerClient(worker, (text) => {
     if (!hooks.ready) statusLine.textContent = text;
+    else if (app?.busy) app.busy.textContent = `computing… (${text})`;
   });
   const init = await client.request({ type: 'init', backend });
   hooks.init = init;
@@ -171,8 +173,8 @@ async function main(): Promise<void> {
     el('div', {}, gallery, el('div', { class: 'upload' }, el('label', {}, 'Upload a PNG/JPEG (stays in this page): ', upload), uploadStatus), el('p', { class: 'hint' }, init.testSet.description))));
   drawPreviews();
 
-  const app: App = {
-    client, init, a: () => a, b: () => b,
+  app = {
+    client, init, a: () => a, b: () => b, busy: null,
     record(mode, result, millis) {
       hooks.done[mode] = (hooks.done[mode] ?? 0) + 1;
       (hooks.timings[mode] ??= []).push(millis);
