@@ -13,7 +13,7 @@ export type DeepPartial<T> = T extends Array<infer U> ? Array<U> : T extends obj
 
 export class ConfigError extends Error {
   constructor(readonly key: string, message: string) {
-    super(key ? `config key '${key}': ${message}` : message);
+    super(key && !message.includes(`config key '${key}'`) ? `config key '${key}': ${message}` : message);
     this.name = 'ConfigError';
   }
 }
@@ -57,6 +57,21 @@ export function mergeConfig<T>(base: T, patch: DeepPartial<T> | ConfigObject, pa
     }
   }
   return result as T;
+}
+
+/**
+ * mergeConfig for a class's constructor: errors are prefixed with the class name.
+ *
+ * @example
+ *   mergeConfigFor(DEFAULT_AUTOENCODER_CONFIG, { zDim: 32 }, 'Autoencoder')
+ */
+export function mergeConfigFor<T>(defaults: T, overrides: unknown, where: string): T {
+  try {
+    return mergeConfig(structuredClone(defaults), (overrides ?? {}) as ConfigObject);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(error.key, `${where}: ${error.message}`);
+    throw error;
+  }
 }
 
 /** Parses the text after `=` in a dotted override, guided by the default's kind. */

@@ -8,6 +8,7 @@
  * (the optimizer's own slots appear once, at the first step).
  */
 import { tf } from '../engine/index.ts';
+import { setLearningRate } from '../train/optim.ts';
 import type { ConditionalINN } from './cinn.ts';
 import type { SemanticINN } from './iin.ts';
 import { resolveConfig, type DeepPartial } from './config.ts';
@@ -43,17 +44,7 @@ export function createFlowOptimizer(config: DeepPartial<FlowOptimizerConfig> = {
   return tf.train.adam(c.learningRate, c.beta1, c.beta2, c.epsilon);
 }
 
-/**
- * Changes an Adam optimizer's step size between steps (tfjs keeps the field protected, but Adam
- * reads it on every update).
- *
- * @example
- *   if (step === decayStart) setLearningRate(optimizer, 1e-4);
- */
-export function setLearningRate(optimizer: tf.AdamOptimizer, learningRate: number): void {
-  if (!(learningRate >= 0) || !Number.isFinite(learningRate)) throw new Error(`setLearningRate: learning rate must be ≥ 0, got ${learningRate}`);
-  (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
-}
+export { setLearningRate };
 
 /** What a step of t reports. */
 export interface CinnStepResult {

@@ -5,7 +5,12 @@ export function adam(learningRate: number, beta1: number, beta2: number): tf.Ada
   return tf.train.adam(learningRate, beta1, beta2) as tf.AdamOptimizer;
 }
 
+/**
+ * Changes an optimizer's step size between steps (tfjs keeps the field protected, but Adam
+ * reads it on every update).
+ */
 export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
+  if (!(lr >= 0) || !Number.isFinite(lr)) throw new Error(`setLearningRate: learning rate must be ≥ 0, got ${lr}`);
   (optimizer as unknown as { learningRate: number }).learningRate = lr;
 }
 

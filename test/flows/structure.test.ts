@@ -50,9 +50,9 @@ test('configs: defaults fill in, unknown keys and wrong types are rejected with 
   assert.equal(cfg.numBlocks, DEFAULT_CINN_CONFIG.numBlocks);
   assert.equal(cfg.embedder.depth, 6);
   assert.equal(cfg.embedder.kind, 'auto');
-  assert.throws(() => new ConditionalINN({ dim: 8, conditionShape: [3], numBlock: 2 } as never), /unknown config key 'numBlock'/);
-  assert.throws(() => new ConditionalINN({ dim: 8, conditionShape: [3], embedder: { dpeth: 2 } } as never), /unknown config key 'embedder.dpeth'/);
-  assert.throws(() => new ConditionalINN({ dim: 8, conditionShape: [3], hiddenWidth: '64' } as never), /'hiddenWidth' must be number, got string/);
+  assert.throws(() => new ConditionalINN({ dim: 8, conditionShape: [3], numBlock: 2 } as never), /config key 'numBlock': unknown key/);
+  assert.throws(() => new ConditionalINN({ dim: 8, conditionShape: [3], embedder: { dpeth: 2 } } as never), /config key 'embedder\.dpeth': unknown key/);
+  assert.throws(() => new ConditionalINN({ dim: 8, conditionShape: [3], hiddenWidth: '64' } as never), /'hiddenWidth': expected number, got string/);
   assert.throws(() => new ActNorm({ dim: 0 }), /dim must be an integer ≥ 1/);
   assert.throws(() => new SemanticINN({ dim: 6, factorSizes: [2, 2, 3] }), /summing to dim 6/);
   assert.throws(() => new SemanticINN({ dim: 6, rho: 1 }), /rho/);

@@ -89,7 +89,7 @@ describe('layer helpers', () => {
   test('configs: defaults filled, unknown keys and wrong types rejected with the dotted key', () => {
     const defaults = { a: 1, b: { c: [1, 2], d: 'x' } };
     assert.deepEqual(resolveModelConfig(defaults, { b: { d: 'y' } }, 'T'), { a: 1, b: { c: [1, 2], d: 'y' } });
-    assert.throws(() => resolveModelConfig(defaults, { b: { e: 1 } } as never, 'T'), /T: unknown config key 'b.e'/);
-    assert.throws(() => resolveModelConfig(defaults, { a: '2' } as never, 'T'), /'a' must be number, got string/);
+    assert.throws(() => resolveModelConfig(defaults, { b: { e: 1 } } as never, 'T'), /T: config key 'b\.e': unknown key/);
+    assert.throws(() => resolveModelConfig(defaults, { a: '2' } as never, 'T'), /'a': expected number, got string/);
   });
 });
