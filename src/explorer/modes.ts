@@ -182,6 +182,9 @@ export function attacksMode(app: App): Mode {
         el('div', { 'data-testid': 'prediction-clean' }, el('h4', {}, `before: ${predictionText(r.predictions.clean, names)}`), probabilityBars(r.predictions.clean, names)),
         el('div', { 'data-testid': 'prediction-adversarial' }, el('h4', {}, `after: ${predictionText(r.predictions.adversarial, names)}`), probabilityBars(r.predictions.adversarial, names)),
         el('div', {}, el('h4', {}, `control: ${predictionText(r.predictions.random, names)}`), probabilityBars(r.predictions.random, names))),
+      el('p', { class: 'numbers', 'data-testid': 'attack-numbers' },
+        `‖x_adv − x‖∞ = ${r.linf.toFixed(3)}. `,
+        r.temperature > 1 ? `The classifier is so confident here that its softmax is saturated; the attack's loss uses its logits divided by T = ${r.temperature.toFixed(1)} so that the gradient is representable (the predictions shown are the classifier's own).` : ''),
       el('table', { class: 'layers', 'data-testid': 'attack-layers' },
         el('tr', {}, el('th', {}, 'layer'), el('th', {}, 'D(t⁻¹(v|Φ(x)))'), el('th', {}, 'D(t⁻¹(v|Φ(x_adv)))'), el('th', {}, 'D(t⁻¹(v|Φ(x_rand)))'), el('th', {}, 'classifier on D(t⁻¹(v|Φ(x_adv)))')),
         ...rows),
@@ -289,15 +292,15 @@ export function dynamicsMode(app: App): Mode {
       const sens = lineChart(curves.steps, Object.entries(curves.sensitivity).map(([f, v], i) => ({ name: `${f}${curves!.correlation?.[f] != null ? ` (corr. with accuracy ${curves!.correlation[f]!.toFixed(2)})` : ''}`, values: v, color: FACTOR_COLORS[i % FACTOR_COLORS.length]! })), { yMin: Math.min(0, ...values), yMax: Math.max(1, ...values), mark, xLabel: 'training step' });
       items.push(figure(sens, `semantic sensitivity of ${layer} (${curves.sensitivityInputs} inputs × ${curves.sensitivitySamples} samples)`));
     }
-    items.push(figure(change, `output's sensitivity: prediction changes (${curves.images} test images)`));
+    if (Object.keys(curves.changeRate).length > 0) items.push(figure(change, `output's sensitivity: prediction changes (${curves.images} test images)`));
     charts.replaceChildren(...items);
   };
-  const curvesRun = runner(app, 'dynamicsCurves', p.status, () => missing(app, { ae: true, e: true, snapshots: true }) ?? { type: 'dynamicsCurves' }, (r) => {
+  const curvesRun = runner(app, 'dynamicsCurves', p.status, () => missing(app, { ae: true, snapshots: true }) ?? { type: 'dynamicsCurves' }, (r) => {
     curves = r;
     drawCharts();
     app.modelsChanged();
   });
-  const showRun = runner(app, 'dynamicsShow', p.status, () => missing(app, { ae: true, e: true, snapshots: true }) ?? ({
+  const showRun = runner(app, 'dynamicsShow', p.status, () => missing(app, { ae: true, snapshots: true }) ?? ({
     type: 'dynamicsShow', image: refCopy(app.a()), snapshot: Number(slider.value),
   }), (r) => {
     const names = app.init.classNames;

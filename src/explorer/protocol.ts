@@ -90,6 +90,8 @@ export interface AttackResult {
   /** Per layer: D(t⁻¹(v|Φ(x))) and D(t⁻¹(v|Φ(x_adv))), D(t⁻¹(v|Φ(x_rand))), v = t(E(x)|Φ(x)). */
   layers: { layer: string; clean: Images; adversarial: Images; random: Images; predictionAdversarial: Prediction }[];
   linf: number;
+  /** The attack's loss is CE(f(x)/T, y); T > 1 only for a saturated softmax (see worker.ts). */
+  temperature: number;
   millis: number;
 }
 

@@ -83,7 +83,7 @@ function modelUrl(file: string): string {
 
 async function fetchText(url: string, what: string): Promise<Uint8Array<ArrayBuffer>> {
   const response = await fetch(url);
-  if (!response.ok) throw new Error(`${what}: HTTP ${response.status} ${(await response.text()).trim()}`);
+  if (!response.ok) throw new Error(`${what}: HTTP ${response.status} (${(await response.text()).trim().replace(/^\d{3} /, '')})`);
   return new Uint8Array(await response.arrayBuffer());
 }
 
@@ -194,7 +194,10 @@ async function init(backend: string): Promise<InitResult> {
     }
     layers.push({ name: layer, phi: (x) => gb.phi(x), t });
   }
-  const e = await loadEntry(manifest.iin, 'iin', 'e (semantic INN)', statuses) as SemanticINN | null;
+  // Run folders without an iin run have no e (an empty checksum in the in-memory manifest).
+  const e = manifest.iin.sha256 === ''
+    ? (statuses.push({ role: 'e (semantic INN)', file: '–', ok: false, error: "no semantic INN among the sources (train one with 'inntrospect train iin --ae <run>')" }), null)
+    : await loadEntry(manifest.iin, 'iin', 'e (semantic INN)', statuses) as SemanticINN | null;
   const dynamics = manifest.dynamics ?? [];
   const snapshots: Snapshot[] = manifest.snapshots.map((s) => ({
     step: s.step, accuracy: s.metrics['testAccuracy'] ?? null, entry: s, model: null,
@@ -306,7 +309,17 @@ function attack(r: Extract<Request, { type: 'attack' }>): AttackResult {
   const classifier = needClassifier(s);
   const index = place(s, r.image, 0);
   const ctx = context(s);
-  const v = attackVisualization(ctx, { kind: r.kind, epsilon: r.epsilon, steps: r.steps, indices: [index], seed: r.seed });
+  // A confident classifier's softmax is saturated: the loss gradient shrinks to ~1e-17, and the
+  // wasm backend's Sign kernel returns 0 below ~1e-7 (cpu returns ±1), so FGSM/PGD would not move
+  // at all. The attack's loss therefore uses logits / T with T = max(1, margin / 4), which keeps
+  // the arg-max (every prediction shown is the unscaled classifier's) and the gradient's
+  // direction of increasing loss, but makes its size representable.
+  const temperature = scoped(() => {
+    const l = Array.from(classifier.logits(imagesTensor(s.work, [index])).dataSync()).sort((a, b) => b - a);
+    return Math.max(1, ((l[0] ?? 0) - (l[1] ?? 0)) / 4);
+  });
+  const attackCtx: AnalysisContext = { ...ctx, classify: (x) => tf.div(classifier.logits(x), temperature) as tf.Tensor2D };
+  const v = attackVisualization(attackCtx, { kind: r.kind, epsilon: r.epsilon, steps: r.steps, indices: [index], seed: r.seed });
   return scoped(() => {
     const tensor = (a: ImageArray) => tf.tensor4d(a.data, a.shape);
     const [clean, adversarial, random] = predictions(classifier, tf.concat([tensor(v.inputs), tensor(v.adversarial), tensor(v.random)]))!;
@@ -320,6 +333,7 @@ function attack(r: Extract<Request, { type: 'attack' }>): AttackResult {
       predictions: { clean: clean!, adversarial: adversarial!, random: random! },
       layers: v.layers.map((l, i) => ({ layer: l.layer, clean: images(l.clean), adversarial: images(l.adversarial), random: images(l.random), predictionAdversarial: seen[i]! })),
       linf,
+      temperature,
       millis: performance.now() - t0,
     };
   });
@@ -425,7 +439,8 @@ async function dynamicsCurves(): Promise<DynamicsCurves> {
   const n = s.test.shape[0];
   const indices = Array.from({ length: Math.min(DYNAMICS_IMAGES, n) }, (_, i) => i);
   return scoped(() => {
-    const swaps = swappedImages(s, indices, 1);
+    // Without e there are no factor swaps: accuracy (and, with snapshot t's, samples) only.
+    const swaps = s.e ? swappedImages(s, indices, 1) : [];
     const rec = ae.decode(encodeMean(ae, imagesTensor(s.testData, indices)));
     const all = imagesTensor(s.testData, Array.from({ length: n }, (_, i) => i));
     const changeRate: Record<string, number[]> = {};
@@ -475,7 +490,7 @@ async function dynamicsShow(r: Extract<Request, { type: 'dynamicsShow' }>): Prom
   const snap = snaps[r.snapshot];
   if (!snap) throw new Error(`snapshot ${r.snapshot} does not exist (0..${snaps.length - 1})`);
   const ae = needAe(s);
-  const e = needE(s);
+  const e = s.e;
   const index = place(s, r.image, 0);
   return scoped(() => {
     const x = imagesTensor(s.work, [index]);
@@ -483,12 +498,12 @@ async function dynamicsShow(r: Extract<Request, { type: 'dynamicsShow' }>): Prom
     const chooser = defaultPartner({ data: s.testData });
     const captions = ['x', 'D(E(x))'];
     const parts: tf.Tensor[] = [x, rec];
-    for (const factor of e.factorNames.slice(0, -1)) {
+    for (const factor of e ? e.factorNames.slice(0, -1) : []) {
       // A fixed partner per image and factor, so moving the slider changes only the snapshot.
       const partner = chooser(index, factor, new Random(1000 + index));
-      const f = e.encode(encodeMean(ae, x));
-      const g = e.encode(encodeMean(ae, imagesTensor(s.testData, [partner])));
-      parts.push(ae.decode(e.decode({ ...f, [factor]: g[factor]! })));
+      const f = e!.encode(encodeMean(ae, x));
+      const g = e!.encode(encodeMean(ae, imagesTensor(s.testData, [partner])));
+      parts.push(ae.decode(e!.decode({ ...f, [factor]: g[factor]! })));
       captions.push(`${factor} from #${partner}`);
     }
     const batch = tf.concat(parts);

@@ -195,8 +195,10 @@ describe('explorer in Chromium', { skip: skipReason(), timeout: 600_000 }, () =>
       n = await done(page, 'attack');
       await setControl(page, 'epsilon', '0.3');
       await waitDone(page, 'attack', n);
-      const big = await page.evaluate(() => (window.explorer.last['attack'] as { predictions: { clean: { label: number }; adversarial: { label: number } } }).predictions);
-      changed = big.adversarial.label !== big.clean.label;
+      const big = await page.evaluate(() => window.explorer.last['attack'] as { linf: number; predictions: { clean: { label: number }; adversarial: { label: number } } });
+      // FGSM moves every pixel by ε (unless clipped): a zero perturbation means a vanished gradient.
+      assert.ok(big.linf > 0.29, `FGSM with ε = 0.3 moved the image by only ${big.linf}`);
+      changed = big.predictions.adversarial.label !== big.predictions.clean.label;
     }
     assert.ok(changed, 'FGSM with ε = 0.3 changed the prediction of none of the first 6 images');
     await assertNonBlank(page, '[data-testid=attack-layers]', 4 * 3);
