@@ -1,14 +1,22 @@
 /**
  * `npm run bench`: times (a) a conv-AE train step, (b) a conditional affine-coupling flow train
  * step, (c) that flow's inverse, (d) a training step of t (our ConditionalINN at the shipped
- * ColorMNIST size, conv2 layer) and (e) sampling 16 × 16 from that t on the tfjs engine,
- * interleaved round by round with the same five in PyTorch (bench/torch_bench.py, Debian's
- * python3-torch) so that both see the same machine load. Writes docs/benchmarks.md; progress
- * goes to stderr, and the last stdout line is one JSON object with the medians and the
- * tfjs/torch ratios.
+ * ColorMNIST size, conv2 layer) and (e) sampling 16 × 16 from that t on every available tfjs
+ * backend, interleaved round by round with the same five in PyTorch (bench/torch_bench.py,
+ * Debian's python3-torch) so that all sides see the same machine load: one round = wasm (a..e),
+ * torch (a..e), PyTorch child process (a..e). Writes docs/benchmarks.md; progress goes to
+ * stderr, and the last stdout line is one JSON object: the wasm medians and wasm/PyTorch ratios
+ * under the keys the single-backend bench had (`ae_step_ms`, …, `torch` = PyTorch, `ratio`; null
+ * when wasm was not measured), plus `backends: { wasm: {…, ratio}, torch: {…, ratio} }`.
+ *
+ * Backends: by default wasm and, when availableBackends() lists it (native addon built), torch.
+ * `--backend NAME` (repeatable, or a comma list; `--backends` is the same) restricts the run to
+ * those. INNTROSPECT_BACKEND is deliberately not consulted: it selects the library's backend for
+ * tests and the CLI, and a stray value in the environment must not silently drop a column from
+ * the benchmark; pass `--backend "$INNTROSPECT_BACKEND"` to restrict to it.
  *
  * Options: --rounds N (3)  --steps N (12)  --warmup N (3)  --quick (1 round, 3 steps)
- *          --no-torch  --only a,b,c,d,e  --backend NAME (default: INNTROSPECT_BACKEND, else wasm)
+ *          --no-torch (no PyTorch peer)  --only a,b,c,d,e  --backend NAME[,NAME…] (wasm + torch if built)
  *          --no-profile  --out PATH (docs/benchmarks.md)  --python PATH (/usr/bin/python3)
  */
 import { execFile } from 'node:child_process';
@@ -18,7 +26,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
-import { initEngine, tf } from '../src/engine/index.ts';
+import { availableBackends, initEngine, tf, type EngineInfo } from '../src/engine/index.ts';
 import { autoNumDown } from '../src/flows/embedders.ts';
 import { DEFAULT_AUTOENCODER_CONFIG } from '../src/models/autoencoder.ts';
 import { ColorMnistClassifier } from '../src/models/classifier-colormnist.ts';
@@ -30,8 +38,9 @@ import {
   type Workload,
 } from './models.ts';
 import {
-  BENCH_KEYS, BENCH_TITLES, median, ratioOf, summarise, writeReport,
-  type BenchKey, type CinnBenchInfo, type KernelProfile, type Machine, type ReportData, type Series, type Summary, type TorchInfo,
+  BENCH_KEYS, BENCH_TITLES, median, QUIET_LOAD_LIMIT, ratioOf, summarise, writeReport,
+  type BackendInfo, type BackendResult, type BenchKey, type CinnBenchInfo, type KernelProfile, type Machine, type ReportData, type Series,
+  type Summary, type TorchInfo,
 } from './report.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -53,7 +62,8 @@ interface Options {
   torch: boolean;
   profile: boolean;
   keys: BenchKey[];
-  backend: string | undefined;
+  /** tfjs backends asked for with --backend/--backends, in order; null: the default set. */
+  backends: string[] | null;
   out: string;
   python: string;
 }
@@ -69,7 +79,8 @@ function parseOptions(argv: string[]): Options {
       'no-torch': { type: 'boolean', default: false },
       'no-profile': { type: 'boolean', default: false },
       only: { type: 'string', default: BENCH_KEYS.join(',') },
-      backend: { type: 'string' },
+      backend: { type: 'string', multiple: true },
+      backends: { type: 'string', multiple: true },
       out: { type: 'string', default: join(repoRoot, 'docs', 'benchmarks.md') },
       python: { type: 'string', default: '/usr/bin/python3' },
     },
@@ -86,6 +97,9 @@ function parseOptions(argv: string[]): Options {
   const keys = (values.only ?? BENCH_KEYS.join(',')).split(',').map((k) => k.trim()).filter((k) => k !== '');
   for (const k of keys) if (!BENCH_KEYS.includes(k as BenchKey)) throw new Error(`--only: unknown benchmark '${k}' (use ${BENCH_KEYS.join(', ')})`);
   if (keys.length === 0) throw new Error('--only: no benchmark selected');
+  const named = [...(values.backend ?? []), ...(values.backends ?? [])]
+    .flatMap((v) => v.split(',')).map((b) => b.trim()).filter((b) => b !== '');
+  if ((values.backend ?? values.backends) !== undefined && named.length === 0) throw new Error('--backend: no backend named');
   return {
     rounds: int('rounds', values.rounds, quick ? 1 : 3, 1),
     steps: int('steps', values.steps, quick ? 3 : 12, 1),
@@ -95,7 +109,7 @@ function parseOptions(argv: string[]): Options {
     profile: !values['no-profile'],
     // Keep the canonical a, b, c, d, e order whatever order was asked for.
     keys: BENCH_KEYS.filter((k) => keys.includes(k)),
-    backend: values.backend,
+    backends: named.length > 0 ? [...new Set(named)] : null,
     out: values.out!,
     python: values.python!,
   };
@@ -194,7 +208,10 @@ function runPython(opts: Options, args: string[], timeoutMs: number): Promise<Re
       opts.python,
       [join(here, 'torch_bench.py'), ...args],
       // Two OpenMP threads for torch and a single-threaded OpenBLAS: both at 2 oversubscribe 2 cores.
-      { env: { ...process.env, OPENBLAS_NUM_THREADS: '1' }, timeout: timeoutMs, maxBuffer: 16 << 20 },
+      // The OpenMP wait policy the torch backend loads libtorch with (its loader: PASSIVE unless the
+      // environment sets one), so that idle workers sleep on both sides: spinning ones made the
+      // PyTorch peer 5-20x slower whenever the shared machine was busy.
+      { env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_WAIT_POLICY: ompWaitPolicy() }, timeout: timeoutMs, maxBuffer: 16 << 20 },
       (error, stdout) => {
         if (error) return reject(error);
         const line = stdout.trim().split('\n').pop() ?? '';
@@ -207,6 +224,12 @@ function runPython(opts: Options, args: string[], timeoutMs: number): Promise<Re
     );
     child.stderr?.pipe(process.stderr);
   });
+}
+
+/** The OMP_WAIT_POLICY both libtorch users run under: the environment's, else PASSIVE (src/engine/torch/loader.ts). */
+function ompWaitPolicy(): string {
+  const v = process.env['OMP_WAIT_POLICY']?.trim();
+  return v ? v : 'PASSIVE';
 }
 
 function dpkgVersion(pkg: string): Promise<string | null> {
@@ -252,6 +275,7 @@ async function probeTorch(opts: Options): Promise<TorchProbe> {
     blasLibs: blas.libs,
     gemmGflops: blas.gemm512_gflops,
     openblasPackage: await dpkgVersion('libopenblas0-pthread'),
+    ompWaitPolicy: (probe['omp_wait_policy'] as string | null | undefined) ?? null,
   };
   return { info, why: null, roundTrip: Number(probe['flow_round_trip_error']), cinnRoundTrip: Number(probe['cinn_round_trip_error']) };
 }
@@ -335,7 +359,7 @@ function cinnInfo(): CinnBenchInfo {
   };
 }
 
-function machineInfo(backend: string, simd: boolean | null, threads: number): Machine {
+function machineInfo(): Machine {
   let cpu = cpus()[0]?.model ?? 'unknown';
   let flags = '';
   try {
@@ -354,8 +378,7 @@ function machineInfo(backend: string, simd: boolean | null, threads: number): Ma
   return {
     cpu, cores: cpus().length, simdFlags, memGiB: totalmem() / 2 ** 30, os,
     node: process.version, tfjs: tf.version_core, tfjsWasm: version_wasm,
-    backend, wasmSimd: simd, wasmThreads: threads,
-    loadBefore: loadString(), loadAfter: '',
+    loadBefore: loadString(), loadAfter: '', load1Before: loadavg()[0]!, roundLoads: [],
   };
 }
 
@@ -366,21 +389,69 @@ function loadString(): string {
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 const round2 = (x: number): number => Math.round(x * 100) / 100;
 
+function backendInfo(e: EngineInfo): BackendInfo {
+  return {
+    name: e.backend,
+    simd: e.simd,
+    threads: e.threads,
+    blasThreads: e.blasThreads,
+    ownKernels: e.ownKernels.length,
+    ompWaitPolicy: e.backend === 'torch' ? ompWaitPolicy() : null,
+  };
+}
+
+/** The tfjs backends to measure, in round order: --backend's, else wasm (+ torch when built). */
+function chooseBackends(opts: Options): string[] {
+  const available = availableBackends();
+  if (opts.backends) {
+    const unknown = opts.backends.filter((b) => !available.includes(b));
+    if (unknown.length > 0) {
+      throw new Error(`--backend: ${unknown.map((b) => `'${b}'`).join(', ')} not available here (available: ${available.join(', ')}` +
+        `${unknown.includes('torch') ? "; torch needs its addon: npm run build:native" : ''})`);
+    }
+    // Round order as in the default run (wasm, then torch), any other backend after them.
+    const rank = (b: string): number => { const i = ['wasm', 'torch'].indexOf(b); return i < 0 ? 2 : i; };
+    return [...opts.backends].sort((p, q) => rank(p) - rank(q));
+  }
+  const env = process.env['INNTROSPECT_BACKEND']?.trim();
+  if (env) log(`INNTROSPECT_BACKEND=${env} is not used to pick the bench's backends (all available are measured); pass --backend ${env} to restrict`);
+  const chosen = ['wasm'];
+  if (available.includes('torch')) chosen.push('torch');
+  else log('torch backend not available (native addon not built: npm run build:native), measuring wasm only');
+  return chosen;
+}
+
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
-  const engine = await initEngine(opts.backend ? { backend: opts.backend } : {});
-  const machine = machineInfo(engine.backend, engine.simd, engine.threads);
-  log(`backend ${engine.backend} (tfjs ${engine.tfjsVersion}), ${machine.cores} cores, load ${machine.loadBefore}; ` +
+  const machine = machineInfo();
+  const backendNames = chooseBackends(opts);
+  const warnings: string[] = [];
+  if (machine.load1Before > QUIET_LOAD_LIMIT) {
+    const w = `the 1-minute load average was ${machine.load1Before.toFixed(2)} at the start (> ${QUIET_LOAD_LIMIT}): not a quiet-machine measurement.`;
+    warnings.push(w);
+    log(`WARNING: ${w}`);
+  }
+  log(`backends ${backendNames.join(', ')}${opts.torch ? ' + PyTorch' : ''}, ${machine.cores} cores, load ${machine.loadBefore}; ` +
     `${opts.rounds} round(s) × ${opts.steps} steps (+${opts.warmup} warm-up) of ${opts.keys.join(',')}`);
 
-  const warnings: string[] = [];
-  const tfjsRoundTrip = await flowRoundTripError();
-  if (!(tfjsRoundTrip < 1e-3)) throw new Error(`flow inverse does not undo forward on tfjs (max error ${tfjsRoundTrip})`);
   const runsCinn = opts.keys.includes('d') || opts.keys.includes('e');
-  let tfjsCinnRoundTrip: number | null = null;
+  const backends: BackendResult[] = [];
+  for (const name of backendNames) {
+    const engine = await initEngine({ backend: name });
+    const info = backendInfo(engine);
+    log(`backend ${name}: ${info.threads} thread(s)${info.simd !== null ? `, SIMD ${info.simd ? 'on' : 'off'}` : ''}` +
+      `${info.blasThreads !== null ? `, OpenBLAS ${info.blasThreads} thread(s)` : ''}, ${info.ownKernels} own kernels (tfjs ${engine.tfjsVersion})`);
+    const roundTrip = await flowRoundTripError();
+    if (!(roundTrip < 1e-3)) throw new Error(`flow inverse does not undo forward on tfjs ${name} (max error ${roundTrip})`);
+    let cinnRoundTrip: number | null = null;
+    if (runsCinn) {
+      cinnRoundTrip = await cinnRoundTripError();
+      if (!(cinnRoundTrip < 1e-3)) throw new Error(`t's inverse does not undo its forward on tfjs ${name} (max error ${cinnRoundTrip})`);
+    }
+    backends.push({ info, results: {}, roundTrip, cinnRoundTrip });
+  }
   if (runsCinn) {
-    tfjsCinnRoundTrip = await cinnRoundTripError();
-    if (!(tfjsCinnRoundTrip < 1e-3)) throw new Error(`t's inverse does not undo its forward on tfjs (max error ${tfjsCinnRoundTrip})`);
+    // Builds the default classifier, so it needs an initialised backend (the last one above).
     for (const w of cinnDrift()) {
       warnings.push(w);
       log(`WARNING: ${w}`);
@@ -391,7 +462,8 @@ async function main(): Promise<void> {
   let torchMissing = probe.why;
   if (probe.info) {
     const t = probe.info;
-    log(`torch ${t.torch}${t.debPackage ? ` (deb ${t.debPackage})` : ''}, ${t.threads} threads, BLAS ${t.blasKind} (${t.gemmGflops} GFLOP/s sgemm 512)`);
+    log(`torch ${t.torch}${t.debPackage ? ` (deb ${t.debPackage})` : ''}, ${t.threads} threads, OMP_WAIT_POLICY=${t.ompWaitPolicy ?? 'unset'}, ` +
+      `BLAS ${t.blasKind} (${t.gemmGflops} GFLOP/s sgemm 512)`);
     if (t.blasKind !== 'openblas') {
       const w = `torch is using ${t.blasKind} BLAS, not OpenBLAS (libopenblas0-pthread ${t.openblasPackage ?? 'not installed'}): torch numbers are far too slow and the ratios are not meaningful.`;
       warnings.push(w);
@@ -401,17 +473,26 @@ async function main(): Promise<void> {
     log(`no PyTorch comparison: ${torchMissing}`);
   }
 
-  const tfjsSeries: Partial<Record<BenchKey, Series>> = {};
+  const tfjsSeries = new Map<string, Partial<Record<BenchKey, Series>>>(backendNames.map((n) => [n, {}]));
   const torchSeries: Partial<Record<BenchKey, Series>> = {};
   const params: ReportData['params'] = {};
   let torchOk = probe.info !== null;
 
   for (let round = 1; round <= opts.rounds; round++) {
-    for (const key of opts.keys) {
-      const { times, params: n } = await timeTfjs(key, opts);
-      (tfjsSeries[key] ??= { rounds: [] }).rounds.push(times);
-      params[key] = { tfjs: n, torch: params[key]?.torch ?? null };
-      log(`round ${round}/${opts.rounds} tfjs ${BENCH_TITLES[key]}: median ${median(times).toFixed(1)} ms (min ${Math.min(...times).toFixed(1)})`);
+    machine.roundLoads.push(loadavg()[0]!);
+    for (const name of backendNames) {
+      await initEngine({ backend: name });
+      const series = tfjsSeries.get(name)!;
+      for (const key of opts.keys) {
+        const { times, params: n } = await timeTfjs(key, opts);
+        (series[key] ??= { rounds: [] }).rounds.push(times);
+        const known = params[key];
+        if (known && known.tfjs !== n) {
+          warnings.push(`${BENCH_TITLES[key]}: parameter count on ${name} (${n}) differs from ${known.tfjs} on ${backendNames[0]}.`);
+        }
+        params[key] = { tfjs: known?.tfjs ?? n, torch: known?.torch ?? null };
+        log(`round ${round}/${opts.rounds} ${name} ${BENCH_TITLES[key]}: median ${median(times).toFixed(1)} ms (min ${Math.min(...times).toFixed(1)})`);
+      }
     }
     if (!torchOk) continue;
     try {
@@ -421,7 +502,7 @@ async function main(): Promise<void> {
         if (!times) throw new Error(`no result for ${key}`);
         (torchSeries[key] ??= { rounds: [] }).rounds.push(times);
         params[key] = { tfjs: params[key]!.tfjs, torch: run.params[key] ?? null };
-        log(`round ${round}/${opts.rounds} torch ${BENCH_TITLES[key]}: median ${median(times).toFixed(1)} ms`);
+        log(`round ${round}/${opts.rounds} PyTorch ${BENCH_TITLES[key]}: median ${median(times).toFixed(1)} ms`);
       }
     } catch (error) {
       torchOk = false;
@@ -443,18 +524,22 @@ async function main(): Promise<void> {
 
   const profiles: KernelProfile[] = [];
   if (opts.profile) {
-    for (const key of opts.keys) {
-      log(`profiling one ${BENCH_TITLES[key]} on ${engine.backend}`);
-      profiles.push(await profileTfjs(key, engine.backend));
+    for (const name of backendNames) {
+      await initEngine({ backend: name });
+      for (const key of opts.keys) {
+        log(`profiling one ${BENCH_TITLES[key]} on ${name}`);
+        profiles.push(await profileTfjs(key, name));
+      }
     }
   }
   machine.loadAfter = loadString();
 
-  const tfjs: Partial<Record<BenchKey, Summary>> = {};
   const torchResults: Partial<Record<BenchKey, Summary>> = {};
   for (const key of opts.keys) {
-    const t = summarise(tfjsSeries[key]);
-    if (t) tfjs[key] = t;
+    for (const b of backends) {
+      const t = summarise(tfjsSeries.get(b.info.name)![key]);
+      if (t) b.results[key] = t;
+    }
     const p = summarise(torchSeries[key]);
     if (p) torchResults[key] = p;
   }
@@ -469,11 +554,10 @@ async function main(): Promise<void> {
     machine,
     torch: torchOk ? probe.info : null,
     torchMissing: torchOk ? null : torchMissing,
-    tfjs,
+    backends,
     torchResults,
     params,
-    roundTrip: { tfjs: tfjsRoundTrip, torch: probe.roundTrip },
-    cinnRoundTrip: tfjsCinnRoundTrip === null ? null : { tfjs: tfjsCinnRoundTrip, torch: torchOk ? probe.cinnRoundTrip : null },
+    torchRoundTrip: { flow: torchOk ? probe.roundTrip : null, cinn: torchOk && runsCinn ? probe.cinnRoundTrip : null },
     cinn: cinnInfo(),
     profiles,
     warnings,
@@ -482,21 +566,22 @@ async function main(): Promise<void> {
   log(`wrote ${relative(process.cwd(), opts.out) || opts.out}`);
 
   const med = (s: Partial<Record<BenchKey, Summary>>, k: BenchKey): number | null => (s[k] ? round1(s[k]!.median) : null);
-  const ratio = (k: BenchKey): number | null => { const r = ratioOf(data, k); return r === null ? null : round2(r); };
   const haveTorch = Object.keys(torchResults).length > 0;
+  const ratios = (name: string): Record<string, number | null> | null => {
+    if (!haveTorch) return null;
+    const r = (k: BenchKey): number | null => { const x = ratioOf(data, name, k); return x === null ? null : round2(x); };
+    return { ae: r('a'), flow: r('b'), inverse: r('c'), cinn_step: r('d'), cinn_sample: r('e') };
+  };
+  const medians = (s: Partial<Record<BenchKey, Summary>>): Record<string, number | null> => ({
+    ae_step_ms: med(s, 'a'), flow_step_ms: med(s, 'b'), inverse_ms: med(s, 'c'), cinn_step_ms: med(s, 'd'), cinn_sample_ms: med(s, 'e'),
+  });
+  // The top-level keys keep their meaning from the single-backend bench: wasm vs PyTorch.
+  const wasm = backends.find((b) => b.info.name === 'wasm');
   const summary = {
-    ae_step_ms: med(tfjs, 'a'),
-    flow_step_ms: med(tfjs, 'b'),
-    inverse_ms: med(tfjs, 'c'),
-    cinn_step_ms: med(tfjs, 'd'),
-    cinn_sample_ms: med(tfjs, 'e'),
-    torch: haveTorch
-      ? {
-        ae_step_ms: med(torchResults, 'a'), flow_step_ms: med(torchResults, 'b'), inverse_ms: med(torchResults, 'c'),
-        cinn_step_ms: med(torchResults, 'd'), cinn_sample_ms: med(torchResults, 'e'),
-      }
-      : null,
-    ratio: haveTorch ? { ae: ratio('a'), flow: ratio('b'), inverse: ratio('c'), cinn_step: ratio('d'), cinn_sample: ratio('e') } : null,
+    ...medians(wasm?.results ?? {}),
+    torch: haveTorch ? medians(torchResults) : null,
+    ratio: wasm ? ratios('wasm') : null,
+    backends: Object.fromEntries(backends.map((b) => [b.info.name, { ...medians(b.results), ratio: ratios(b.info.name) }])),
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }

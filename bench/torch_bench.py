@@ -23,6 +23,10 @@ import time
 # OpenMP (torch intra-op) and a threaded OpenBLAS together oversubscribe 2 cores; the parent sets
 # this too, the default only covers a manual run.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# Idle OpenMP workers sleep instead of spinning, as in the tfjs torch backend (its loader sets the
+# same before libtorch loads): spinning workers made this peer 5-20x slower on a busy shared
+# machine. libgomp reads it when torch loads, so it must be set before the import.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -483,6 +487,7 @@ def main():
         "python": sys.version.split()[0],
         "threads": torch.get_num_threads(),
         "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
     }
     if args.probe:
         out["blas"] = blas_info()
