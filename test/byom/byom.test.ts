@@ -153,11 +153,19 @@ describe('bring your own model: errors say what to do', () => {
     assert.match(r.stderr, /layer 'cast' outputs int32 values, not float32; t can only be conditioned on a float tensor/);
   });
 
-  test('a graph model trains t at a node (Φ only; no Ψ), with the card assumption noted', () => {
+  test('a graph model: t at a node (Φ only; no Ψ), the card assumption noted, sample and attack run', () => {
     const graph = writeGraphModel(join(dir, 'graph-ok'));
     const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', graph, '--layer', 'relu', '--runs', runs, '--steps=3', '--batchSize=4', '--data.size=32']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /no model-card\.json gives the input value range; assuming pixels in \[0, 1\]/);
+    // The analyses need only Φ, t and f, so they run on a graph model too.
+    const run = lastJson(r.stdout)['run'] as string;
+    const s = cli(['sample', run, '--layer', 'relu', '--images', '12', '--count', '2', '--samples', '2', '-o', join(dir, 'graph-sample')]);
+    assert.equal(s.status, 0, s.stderr);
+    assert.ok(existsSync(join(dir, 'graph-sample', 'samples-relu.png')));
+    const a = cli(['attack', run, '--images', '12', '--count', '2', '-o', join(dir, 'graph-attack')]);
+    assert.equal(a.status, 0, a.stderr);
+    assert.deepEqual((lastJson(a.stdout) as { layers: { layer: string }[] }).layers.map((l) => l.layer), ['relu']);
   });
 
   test('a model card that contradicts the model is refused, naming the field', async () => {
