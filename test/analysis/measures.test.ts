@@ -161,3 +161,17 @@ test('feature extractor: value-range mapping, resize, grey to RGB; an image set 
   const shifted: ImageArray = { ...set, data: set.data.map((v) => v + 0.5) };
   assert.ok(Math.abs(imageFrechetDistance(flat, shifted, set) - 4 * 0.25) < 1e-3, 'a shift of 0.5 in 4 pixels gives 4·0.25');
 });
+
+test('FGSM moves a confidently classified image by ε (wasm Sign returns 0 for gradients below ~1e-7)', () => {
+  // Logit margin ~60: the cross-entropy gradient is ~1e-26, far below wasm's Sign threshold.
+  const w = tf.tensor2d([[30, -30], [0, 0], [0, 0], [0, 0]]);
+  const classify = (x: tf.Tensor) => tf.matMul(tf.reshape(x, [x.shape[0]!, 4]), w) as tf.Tensor2D;
+  const x = tf.tensor4d([1, 0.2, -0.3, 0.5], [1, 2, 2, 1]);
+  const g = tf.tidy(() => tf.grad((input: tf.Tensor) => crossEntropy(classify(input), [0]))(x));
+  const gmax = tf.max(tf.abs(g)).dataSync()[0]!;
+  assert.ok(gmax > 0 && gmax < 1e-7, `the gradient is tiny but not zero: ${gmax}`);
+  const adv = attackImages(classify, x, [-10, 10] as unknown as [-1, 1], { kind: 'fgsm', epsilon: 0.25 }, new Random(1));
+  const moved = Array.from(tf.abs(tf.sub(adv, x)).dataSync());
+  assert.ok(Math.abs(moved[0]! - 0.25) < 1e-6, `pixel 0 moved by ${moved[0]}`);
+  tf.dispose([w, x, g, adv]);
+});
