@@ -188,6 +188,12 @@ describe('bring your own model: errors say what to do', () => {
     assert.match(r.stderr, /c\.png/);
   });
 
+  test('fewer images than the batch size says which batch size to use', () => {
+    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', MODEL, '--layer', 'dense_2', '--runs', runs, '--data.size=32']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /train cinn: (\d+) training images are fewer than batchSize 16; set --batchSize=\1 or smaller, or add images/);
+  });
+
   test('data at another size than the AE says which size to use', () => {
     const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', MODEL, '--layer', 'dense_2', '--runs', runs, '--data.size=64']);
     assert.equal(r.status, 1);

@@ -107,6 +107,9 @@ export class CinnJob implements TrainingJob {
       if (h !== ae.config.inSize || w !== ae.config.inSize || c !== ae.config.inChannels) {
         throw new Error(`train cinn: the data's images are ${h}×${w}×${c} but the autoencoder works on ${ae.config.inSize}×${ae.config.inSize}×${ae.config.inChannels}; set --data.size=${ae.config.inSize} (the size the AE was trained at)`);
       }
+      if (data.train.shape[0] < config.batchSize) {
+        throw new Error(`train cinn: ${data.train.shape[0]} training images are fewer than batchSize ${config.batchSize}; set --batchSize=${data.train.shape[0]} or smaller, or add images`);
+      }
       const [ih, iw] = classifier.card.inputSize;
       if (ih !== h || iw !== w || classifier.card.channels !== c || classifier.kind !== 'inntrospect') {
         emitByomNote('model', `Φ(x) = ${classifier.name}(preprocess(x)): ${h}×${w}×${c} images in [-1, 1] are resized (bilinear) and mapped to the model's input (${describeCard(classifier.card)})${classifier.card.channels !== c ? `, ${c === 1 ? 'grey → RGB' : 'RGB → grey'}` : ''}`);
