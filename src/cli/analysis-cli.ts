@@ -66,7 +66,7 @@ export function registerAnalysisCommands(program: Command): void {
     .option('--count <n>', 'inputs', '4')
     .option('-n, --samples <n>', 'samples per input', '8')
     .action((sources: string[], o) => withAnalysis(sources, o, 'sample', ({ context }, c) =>
-      samplesCommand(context, { layer: o.layer, count: int(o.count, '--count', 1), samples: int(o.samples, '--samples', 1), ...c })));
+      samplesCommand(context, { layer: o.layer, count: int(o.count, '--count', 1), samples: int(o.samples, '--samples', 2), ...c })));
 
   common(program.command('invariance')
     .description('Invariance per layer (Fig. 3 right): variance over samples in image and z̄ space, across depth.'))

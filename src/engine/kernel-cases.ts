@@ -110,6 +110,10 @@ export const KERNEL_CASES: KernelCase[] = [
   { name: 'broadcast add/mul/sub', kernels: ['Add', 'Multiply', 'Sub'], inputs: [f([3, 4]), f([4])], fn: (a, b) => tf.sub(tf.mul(tf.add(a, b), b), a) },
   { name: 'logSoftmax and softmax', kernels: ['Softmax', 'Max', 'Exp', 'Log'], inputs: [f([4, 6])], fn: (x) => tf.add(tf.logSoftmax(x), tf.softmax(x)) },
   { name: 'clipByValue, abs, sign-safe', kernels: ['ClipByValue', 'Abs'], inputs: [f([4, 5])], fn: (x) => tf.add(tf.clipByValue(x, -0.5, 0.5), tf.abs(x)) },
+  {
+    name: 'sign of tiny values (FGSM on tiny gradients)', kernels: ['Sign'], inputs: [f([4, 5])],
+    fn: (x) => tf.add(tf.sign(tf.mul(x, 1e-20)), tf.mul(x, 0)),
+  },
   { name: 'resizeBilinear', kernels: ['ResizeBilinear', 'ResizeBilinearGrad'], inputs: [f([2, 4, 4, 3])], fn: (x) => tf.image.resizeBilinear(x as T4, [7, 7]) },
 ];
 

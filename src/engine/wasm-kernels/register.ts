@@ -12,6 +12,7 @@ import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './d
 import { gatherConfig, unsortedSegmentSumConfig } from './gather.ts';
 import { tileConfig } from './tile.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
+import { signConfig } from './sign.ts';
 
 /** Every kernel we register on wasm, with why: replaced (slow stock path) or added (missing). */
 export const WASM_TRAINING_KERNELS: ReadonlyArray<{ config: KernelConfig; reason: 'added' | 'replaced' }> = [
@@ -25,6 +26,7 @@ export const WASM_TRAINING_KERNELS: ReadonlyArray<{ config: KernelConfig; reason
   { config: gatherConfig, reason: 'replaced' },
   { config: tileConfig, reason: 'replaced' },
   { config: maxPoolGradConfig, reason: 'replaced' },
+  { config: signConfig, reason: 'replaced' },
 ];
 
 const installed = new Set<string>();
