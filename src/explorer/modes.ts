@@ -304,7 +304,9 @@ export function dynamicsMode(app: App): Mode {
     type: 'dynamicsShow', image: refCopy(app.a()), snapshot: Number(slider.value),
   }), (r) => {
     const names = app.init.classNames;
+    const noT = layer && !r.samples ? [el('p', { class: 'hint' }, `The zoo has no t for the snapshot at step ${r.step}; the snapshots with one are the points of the sensitivity chart.`)] : [];
     shown.replaceChildren(
+      ...noT,
       ...(r.samples ? [el('h4', {}, `snapshot at step ${r.step}: samples D(t⁻¹(v|Φ(A))) at ${r.layer}`), el('div', { class: 'grid', 'data-testid': 'dynamics-samples' }, ...Array.from({ length: r.samples.shape[0] }, (_, k) => figure(imageCanvas(r.samples!, k), `v${k + 1}`)))] : []),
       el('h4', {}, `snapshot at step ${r.step}: its predictions`),
       strip(r.captions.map((c, k) => el('div', { class: 'with-bars' }, figure(imageCanvas(r.images, k), `${c}: ${predictionText(r.predictions[k] as Prediction, names)}`), probabilityBars(r.predictions[k]!, names)))),

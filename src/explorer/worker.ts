@@ -467,12 +467,14 @@ async function dynamicsCurves(): Promise<DynamicsCurves> {
     }
     let sensitivity: DynamicsCurves['sensitivity'] = null;
     let correlation: DynamicsCurves['correlation'] = null;
-    if (s.dynamicsLayer && snaps.every((x) => x.t) && s.e) {
-      // Paper Fig. 4: analysis 3 per snapshot, same inputs, same e, same data variances.
-      const r = trainingDynamics({ ...context(s), data: s.testData }, snaps.map((x) => ({ iteration: x.step, accuracy: x.accuracy ?? undefined, layer: { phi: x.phi!, t: x.t! } })), {
+    const withT = snaps.filter((x) => x.t && x.phi);
+    if (s.dynamicsLayer && withT.length > 0 && s.e) {
+      // Paper Fig. 4: analysis 3 per snapshot that has a t, same inputs, same e, same data variances.
+      const r = trainingDynamics({ ...context(s), data: s.testData }, withT.map((x) => ({ iteration: x.step, accuracy: x.accuracy ?? undefined, layer: { phi: x.phi!, t: x.t! } })), {
         inputs: SENSITIVITY_INPUTS, samples: SENSITIVITY_SAMPLES, seed: 1, dataImages: Math.min(n, 256), showInputs: 1, showSamples: 2,
       });
-      sensitivity = Object.fromEntries(r.factorNames.slice(0, -1).map((f) => [f, r.checkpoints.map((c) => c.factors[f]?.sensitivity ?? null)]));
+      const byStep = new Map(r.checkpoints.map((c) => [c.iteration, c]));
+      sensitivity = Object.fromEntries(r.factorNames.slice(0, -1).map((f) => [f, snaps.map((x) => byStep.get(x.step)?.factors[f]?.sensitivity ?? null)]));
       correlation = Object.fromEntries(r.factorNames.slice(0, -1).map((f) => [f, r.correlationWithAccuracy[f] ?? null]));
     }
     return {

@@ -138,9 +138,13 @@ describe('explorer in Chromium', { skip: skipReason(), timeout: 600_000 }, () =>
     await assertNonBlank(page, '[data-testid=represent-output]', 3 + 8);
     assert.match(await page.textContent('[data-testid=reencoding]') ?? '', /cos\(Φ\(x̄\), z\) = -?\d\.\d{3}.*random pairs of test images: -?\d\.\d{3}/);
     await setControl(page, 'layer', 'conv0');
-    let n = await done(page, 'represent');
     await setControl(page, 'samples', '16');
-    await waitDone(page, 'represent', n);
+    // Two changes may give one or two requests (latest wins): wait for the answer to the last state.
+    await page.waitForFunction(() => {
+      const r = window.explorer.last['represent'] as { layer: string; samples: { shape: number[] } };
+      return r.layer === 'conv0' && r.samples.shape[0] === 16 && document.querySelector('[data-testid=represent-status].done') !== null;
+    }, null, { timeout: 120_000 });
+    let n = await done(page, 'represent');
     const first = await page.evaluate(() => Array.from((window.explorer.last['represent'] as { samples: { data: Float32Array } }).samples.data.slice(0, 3072 * 2)));
     assert.equal(await page.evaluate(() => (window.explorer.last['represent'] as { samples: { shape: number[] } }).samples.shape[0]), 16);
     // Resampling: 10 times, timing each round trip (recorded in docs/benchmarks.md, not asserted).
@@ -262,7 +266,8 @@ describe('explorer in Chromium', { skip: skipReason(), timeout: 600_000 }, () =>
       // A t per snapshot (the paper's Fig. 4): samples per snapshot and the semantic sensitivity plot.
       assert.match(explain, new RegExp(`one t per classifier snapshot at layer ${init.dynamicsLayer}`));
       assert.equal(await page.locator('[data-testid=dynamics-charts] svg').count(), 3);
-      assert.ok(curves.sensitivity && Object.values(curves.sensitivity).every((v) => v.length === curves.steps.length && v.every((x) => x !== null && Number.isFinite(x))));
+      // One value per snapshot that has a t (the tiny zoo: all; the shipped zoo: every other one).
+      assert.ok(curves.sensitivity && Object.values(curves.sensitivity).every((v) => v.length === curves.steps.length && v.filter((x) => x !== null).length >= 2 && v.every((x) => x === null || Number.isFinite(x))));
       await assertNonBlank(page, '[data-testid=dynamics-samples]', 8);
     } else {
       assert.match(explain, /no t per snapshot/);
