@@ -10,6 +10,7 @@ import {
   attackCommand, dynamicsCommand, invarianceCommand, mixCommand, modifyCommand, samplesCommand, semanticCommand,
 } from './analysis-commands.ts';
 import { createProgressBar } from './progress-bar.ts';
+import { intOption as int, numberOption as num } from './option-values.ts';
 
 const DEFAULT_SOURCE = 'zoo/colormnist';
 
@@ -19,18 +20,6 @@ interface Common {
   seed: string;
   backend?: string;
   iin?: string;
-}
-
-function int(value: string, flag: string, min = 0): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be an integer ≥ ${min}, got '${value}'`);
-  return n;
-}
-
-function num(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new Error(`${flag} must be a number, got '${value}'`);
-  return n;
 }
 
 function list(value: string | undefined): string[] | undefined {

@@ -7,6 +7,7 @@ import { loadAnalysis } from '../pipeline/analysis-loader.ts';
 import { loadSplittable } from '../pipeline/splittable-source.ts';
 import { DEFAULT_REPORT_OPTIONS, writeReport } from '../report/report.ts';
 import { createProgressBar } from './progress-bar.ts';
+import { intOption as int } from './option-values.ts';
 
 export const DEFAULT_FEATURES = 'nsfwjs-mobilenet-v2:dense_1';
 
@@ -23,12 +24,6 @@ export interface ReportCommandOptions {
   epsilon: string;
   iin?: string;
   backend?: string;
-}
-
-function int(value: string, flag: string, min = 0): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be an integer ≥ ${min}, got '${value}'`);
-  return n;
 }
 
 export async function reportCommand(sources: string[], o: ReportCommandOptions): Promise<void> {

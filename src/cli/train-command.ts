@@ -10,6 +10,7 @@ import { RunFolder } from '../runs/run-folder.ts';
 import { jobDefinition, type PresetName } from '../pipeline/jobs/index.ts';
 import { NonFiniteLossError, runJob } from '../pipeline/runner.ts';
 import { createProgressBar } from './progress-bar.ts';
+import { intOption } from './option-values.ts';
 import { onByomNote } from '../pipeline/external-model.ts';
 
 export interface TrainOptions {
@@ -52,16 +53,13 @@ function readConfigFile(path: string): ConfigObject {
   }
 }
 
-function positiveInt(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be a non-negative integer, got '${value}'`);
-  return n;
-}
-
 export async function trainCommand(kind: string, overrides: string[], options: TrainOptions): Promise<void> {
   const def = jobDefinition(kind);
   if (options.preset !== 'tiny' && options.preset !== 'default') throw new Error(`--preset must be tiny or default, got '${options.preset}'`);
   for (const o of overrides) if (!o.startsWith('--') || !o.includes('=')) throw new Error(`unexpected argument '${o}' (config overrides look like --key.sub=value)`);
+  const checkpointEvery = intOption(options.checkpointEvery, '--checkpoint-every');
+  const sampleEvery = intOption(options.sampleEvery, '--sample-every');
+  const evalEvery = intOption(options.evalEvery, '--eval-every');
   const info = await initEngine({ backend: options.backend });
 
   // The job is built (models loaded, layer checked, data read) before any run folder is made,
@@ -107,14 +105,12 @@ export async function trainCommand(kind: string, overrides: string[], options: T
     process.stderr.write('\ninntrospect: stopping after this step and writing a checkpoint (Ctrl-C again to quit at once)\n');
   };
   process.on('SIGINT', onSigint);
-  const crashAfter = options.crashAfterStep !== undefined ? positiveInt(options.crashAfterStep, '--crash-after-step') : -1;
+  const crashAfter = options.crashAfterStep !== undefined ? intOption(options.crashAfterStep, '--crash-after-step') : -1;
   try {
     process.stderr.write(`run folder ${run.path} (backend ${info.backend})\n`);
     const result = await runJob(job, run, {
       resume: Boolean(options.resume),
-      checkpointEvery: positiveInt(options.checkpointEvery, '--checkpoint-every'),
-      sampleEvery: positiveInt(options.sampleEvery, '--sample-every'),
-      evalEvery: positiveInt(options.evalEvery, '--eval-every'),
+      checkpointEvery, sampleEvery, evalEvery,
       shouldStop: () => stopRequested,
       afterStep: (step) => { if (step === crashAfter) process.kill(process.pid, 'SIGKILL'); },
       onProgress: createProgressBar(),

@@ -18,18 +18,9 @@ import { describeCard, emitByomNote, openModelUnderStudy, type ExternalLayer, ty
 import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
 import { TRAIN_STATE_FORMAT, type SampleImage, type TrainingJob, type TrainState } from '../job.ts';
 import type { DeepPartial } from '../../config/config.ts';
+import type { FlowTrainingConfig } from './flow-training-config.ts';
 
-export interface CinnJobConfig {
-  /** Seed of t's initialisation, the data order and the posterior samples. */
-  seed: number;
-  /** Optimisation steps. */
-  steps: number;
-  /** Images per step (reference: 16). */
-  batchSize: number;
-  /** Adam learning rate (reference: 7.2e-5 at batch 16, for a 20-block, 1024-wide t). */
-  learningRate: number;
-  beta1: number;
-  beta2: number;
+export interface CinnJobConfig extends FlowTrainingConfig {
   data: DataConfig;
   /** The trained autoencoder: a model file or its run folder. */
   ae: string;

@@ -18,15 +18,9 @@ import { readModelOfKind } from '../model-files.ts';
 import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
 import { TRAIN_STATE_FORMAT, type SampleImage, type TrainingJob, type TrainState } from '../job.ts';
 import type { DeepPartial } from '../../config/config.ts';
+import type { FlowTrainingConfig } from './flow-training-config.ts';
 
-export interface IinJobConfig {
-  seed: number;
-  steps: number;
-  /** Pairs per step (reference: 25). */
-  batchSize: number;
-  learningRate: number;
-  beta1: number;
-  beta2: number;
+export interface IinJobConfig extends FlowTrainingConfig {
   /**
    * ColorMNIST ('colormnist': digit | colour; 'colormnist-fgbg': digit | foreground | background),
    * or any labelled dataset (pairs share the label: sub-folders of an image folder), or an image
