@@ -45,7 +45,7 @@ export const COLORMNIST_RECIPE: Record<PresetName, ZooRecipe> = {
     dynamicsLayer: 'conv3',
     dynamicsEvery: 2,
     dynamics: { steps: 300, cinn: { numBlocks: 4, hiddenWidth: 64, hiddenDepth: 1, embeddingDim: 32 } },
-    iin: { steps: 1500, iin: { numBlocks: 8, hiddenWidth: 128, hiddenDepth: 1 } },
+    iin: { steps: 5000, learningRate: 1e-3, iin: { numBlocks: 8, hiddenWidth: 128, hiddenDepth: 1 } },
   },
   tiny: {
     layers: ['conv0', 'conv2', 'z', 'logits'],
