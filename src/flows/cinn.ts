@@ -15,15 +15,13 @@
  */
 import { tf } from '../engine/index.ts';
 import { Random } from '../engine/random.ts';
-import { ActNorm } from './actnorm.ts';
 import { resolveConfig, requireInteger, toJson, type DeepPartial } from './config.ts';
-import { DoubleAffineCoupling } from './coupling.ts';
+import { couplingStack } from './coupling-stack.ts';
 import { ConvEmbedder, DenseEmbedder, type ConditionEmbedder } from './embedders.ts';
 import { flowNll } from './losses.ts';
 import { mergePrefixed, tidyFlow, type Buffer, type FlowResult, type InvertibleModule, type JsonObject } from './module.ts';
 import { registerFlowClass } from './registry.ts';
-import { Sequence } from './sequence.ts';
-import { Shuffle } from './shuffle.ts';
+import type { Sequence } from './sequence.ts';
 import { WeightSource } from './weight-source.ts';
 
 export interface CinnEmbedderConfig {
@@ -121,20 +119,9 @@ export class ConditionalINN implements InvertibleModule {
     } else {
       throw new Error(`ConditionalINN: embedder.kind must be 'auto', 'dense' or 'conv', got '${String(kind)}'`);
     }
-    const flowSource = src.child('flow');
-    this.flow = new Sequence({ dim: cfg.dim }, flowSource);
-    for (let k = 0; k < cfg.numBlocks; k++) {
-      const i = 3 * k;
-      this.flow
-        .append(new ActNorm({ dim: cfg.dim }, flowSource.child(i)))
-        .append(new DoubleAffineCoupling({
-          dim: cfg.dim,
-          conditionDim: cfg.embeddingDim,
-          hiddenWidth: cfg.hiddenWidth,
-          hiddenDepth: cfg.hiddenDepth,
-        }, flowSource.child(i + 1)))
-        .append(new Shuffle({ dim: cfg.dim }, flowSource.child(i + 2)));
-    }
+    this.flow = couplingStack({
+      dim: cfg.dim, conditionDim: cfg.embeddingDim, numBlocks: cfg.numBlocks, hiddenWidth: cfg.hiddenWidth, hiddenDepth: cfg.hiddenDepth,
+    }, src.child('flow'));
   }
 
   get config(): JsonObject {

@@ -13,14 +13,12 @@
  */
 import { tf } from '../engine/index.ts';
 import { Random } from '../engine/random.ts';
-import { ActNorm } from './actnorm.ts';
 import { resolveConfig, requireInteger, toJson, type DeepPartial } from './config.ts';
-import { DoubleAffineCoupling } from './coupling.ts';
+import { couplingStack } from './coupling-stack.ts';
 import { factorLoss, factorShareMask, flowNll, type SharedFactors } from './losses.ts';
 import { mergePrefixed, type Buffer, type FlowResult, type InvertibleModule, type JsonObject } from './module.ts';
 import { registerFlowClass } from './registry.ts';
-import { Sequence } from './sequence.ts';
-import { Shuffle } from './shuffle.ts';
+import type { Sequence } from './sequence.ts';
 import { WeightSource } from './weight-source.ts';
 
 export interface IinConfig {
@@ -113,15 +111,9 @@ export class SemanticINN implements InvertibleModule {
     }
     if (!(cfg.rho > -1 && cfg.rho < 1)) throw new Error(`SemanticINN: rho must lie in (−1, 1), got ${cfg.rho}`);
     const src = source ?? WeightSource.fresh(new Random(cfg.seed));
-    const flowSource = src.child('flow');
-    this.flow = new Sequence({ dim: cfg.dim }, flowSource);
-    for (let k = 0; k < cfg.numBlocks; k++) {
-      const i = 3 * k;
-      this.flow
-        .append(new ActNorm({ dim: cfg.dim }, flowSource.child(i)))
-        .append(new DoubleAffineCoupling({ dim: cfg.dim, conditionDim: 0, hiddenWidth: cfg.hiddenWidth, hiddenDepth: cfg.hiddenDepth }, flowSource.child(i + 1)))
-        .append(new Shuffle({ dim: cfg.dim }, flowSource.child(i + 2)));
-    }
+    this.flow = couplingStack({
+      dim: cfg.dim, conditionDim: 0, numBlocks: cfg.numBlocks, hiddenWidth: cfg.hiddenWidth, hiddenDepth: cfg.hiddenDepth,
+    }, src.child('flow'));
   }
 
   get config(): JsonObject {
