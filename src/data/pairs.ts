@@ -103,8 +103,7 @@ abstract class BaseSampler implements PairSampler {
     const frozen = options.mode === 'frozen';
     const root = new Random(options.seed);
     this.iterator = new BatchIterator({ size, batchSize: options.batchSize, seed: root.nextUint32(), shuffle: options.shuffle ?? !frozen });
-    // Not root.fork(): Random.fork() builds a state word with `| 1`, which can be negative and is
-    // then rejected by setState (engine bug, reported).
+    // A second stream seeded from the root (kept as is so existing seeds give the same pairs).
     this.rng = new Random(root.nextUint32());
   }
 
