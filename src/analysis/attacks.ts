@@ -47,15 +47,6 @@ export function crossEntropy(logits: tf.Tensor2D, labels: readonly number[]): tf
   });
 }
 
-/**
- * sign(x) by comparisons. tfjs-backend-wasm 4.22's `Sign` kernel returns 0 for |x| below ~1e-7
- * (the cpu backend returns ±1), and the input gradient of a saturated softmax is far smaller
- * (~1e-17 at a logit margin of 30), so the stock sign would leave confident images unmoved.
- */
-export function exactSign(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.sub(tf.cast(tf.greater(x, 0), 'float32'), tf.cast(tf.less(x, 0), 'float32')));
-}
-
 function predict(classify: (x: tf.Tensor) => tf.Tensor2D, x: tf.Tensor): number[] {
   return scoped(() => {
     const l = classify(x);
@@ -76,7 +67,7 @@ export function attackImages(classify: (x: tf.Tensor) => tf.Tensor2D, x: tf.Tens
   // Clip to the value range, but never move a pixel that x already has outside it (so ε = 0 is the identity).
   const clip = (y: tf.Tensor): tf.Tensor4D => tf.tidy(() => tf.minimum(tf.maximum(y, tf.minimum(x, lo)), tf.maximum(x, hi)) as tf.Tensor4D);
   if (config.kind === 'random') {
-    return tf.tidy(() => clip(tf.add(x, tf.mul(eps, exactSign(rng.normalTensor(x.shape))))));
+    return tf.tidy(() => clip(tf.add(x, tf.mul(eps, tf.sign(rng.normalTensor(x.shape))))));
   }
   const targeted = config.target !== undefined;
   const labels = targeted ? new Array<number>(x.shape[0]).fill(config.target!) : predict(classify, x);
@@ -84,7 +75,7 @@ export function attackImages(classify: (x: tf.Tensor) => tf.Tensor2D, x: tf.Tens
   const lossGrad = tf.grad((input: tf.Tensor) => crossEntropy(classify(input), labels));
   const step = (current: tf.Tensor4D, size: number): tf.Tensor4D => tf.tidy(() => {
     const g = lossGrad(current);
-    const moved = tf.add(current, tf.mul(direction * size, exactSign(g)));
+    const moved = tf.add(current, tf.mul(direction * size, tf.sign(g)));
     const projected = tf.minimum(tf.maximum(moved, tf.sub(x, eps)), tf.add(x, eps));
     return clip(projected);
   });
