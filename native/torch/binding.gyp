@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "inntrospect_torch",
-      "sources": ["src/addon.cc", "src/kernels.cc"],
+      "sources": ["src/addon.cc", "src/kernels.cc", "src/adam.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "/usr/include/torch/csrc/api/include"
@@ -12,7 +12,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-      "cflags_cc": ["-std=c++17", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "cflags_cc": ["-std=c++17", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations", "-ffp-contract=off"],
       "libraries": ["-ltorch", "-ltorch_cpu", "-lc10", "-ldl"]
     }
   ]

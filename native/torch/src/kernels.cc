@@ -520,6 +520,9 @@ std::map<std::string, KernelFn> buildTable() {
   k["Fill"] = [](const Tensors&, const Attrs& a) {
     return Tensors{at::full(a.ints("shape"), a.num("value"), at::TensorOptions().dtype(scalarTypeOf(a.str("dtype"))))};
   };
+
+  // ---- our own fused kernels (not TensorFlow.js kernels)
+  k["InntrospectAdamUpdate"] = adamUpdate;
   return k;
 }
 

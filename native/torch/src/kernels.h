@@ -36,6 +36,9 @@ using KernelFn = std::function<Tensors(const Tensors&, const Attrs&)>;
 /** Kernel name (TensorFlow.js spelling) → implementation. */
 const std::map<std::string, KernelFn>& kernelTable();
 
+/** InntrospectAdamUpdate: one Adam step for many variables (adam.cc). */
+Tensors adamUpdate(const Tensors& in, const Attrs& a);
+
 /** float32 / int32 / bool, the dtypes TensorFlow.js stores. */
 at::ScalarType scalarTypeOf(const std::string& dtype);
 std::string dtypeName(at::ScalarType type);

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, slice_util, util, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { ADAM_UPDATE_KERNEL } from '../adam-update.ts';
 
 type Attrs = Record<string, unknown>;
 
@@ -218,6 +219,8 @@ export const NATIVE_KERNELS: Record<string, NativeKernelSpec> = {
   },
   UnsortedSegmentSum: { inputs: ['x', 'segmentIds'] },
   OneHot: { inputs: ['indices'] },
+  // Ours, not a TensorFlow.js kernel: every variable of an Adam step in one call (../adam-update.ts).
+  [ADAM_UPDATE_KERNEL]: { inputs: 'list' },
   Fill: {
     inputs: [],
     fallbackWhen: (attrs) => !['float32', 'int32', 'bool'].includes(attrs['dtype'] as string) || typeof attrs['value'] !== 'number',

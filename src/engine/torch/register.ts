@@ -8,13 +8,14 @@ import { availableParallelism } from 'node:os';
 import { getKernel, getKernelsForBackend, registerKernel, util, type KernelFunc, type NamedTensorInfoMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import { TorchBackend } from './backend.ts';
 import { NATIVE_KERNELS, type NativeKernelSpec } from './kernels.ts';
+import { ADAM_UPDATE_KERNEL } from '../adam-update.ts';
 import { runOnCpu } from './fallback.ts';
 import { loadTorchAddon, probeTorchAddon, type TorchAddon } from './loader.ts';
 
 export const TORCH_BACKEND = 'torch';
 
 /** Kernels returning several tensors. */
-const MULTI_OUTPUT = new Set(['SplitV', 'Unpack']);
+const MULTI_OUTPUT = new Set(['SplitV', 'Unpack', ADAM_UPDATE_KERNEL]);
 
 export interface TorchRegistration {
   /** Kernels libtorch computes. */
