@@ -14,6 +14,7 @@ import { Random } from '../src/engine/random.ts';
 import { ConditionalINN } from '../src/flows/cinn.ts';
 import { parameterCount } from '../src/flows/module.ts';
 import { cinnTrainStep, createFlowOptimizer } from '../src/flows/train-step.ts';
+import { FusedAdamOptimizer } from '../src/train/fused-adam.ts';
 
 export interface Workload {
   /** One unit of work (train step or sampling pass); resolves when its result has been read back. */
@@ -123,7 +124,7 @@ export function buildConvAE(seed = 1): Workload {
     dec.push({ w: store.normal([3, 3, cout, cin], fanInStd(9 * cin)), b: store.zeros([cout]) });
   }
   const images = store.keep(rng.uniformTensor([AE_BATCH, 32, 32, 3]) as tf.Tensor4D);
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = new FusedAdamOptimizer(1e-3);  // tf.train.adam, one fused kernel per step where offered
 
   // 'same' padding with stride 2 gives 32→16→8→4→2 like torch's k3 s2 p1 (tfjs pads bottom/right
   // where torch pads symmetrically: same shapes and FLOPs, different alignment).
@@ -242,7 +243,7 @@ export function buildFlowTrain(seed = 2): Workload {
   const flow = buildFlowParams(rng);
   const x = flow.store.keep(rng.normalTensor([FLOW_BATCH, FLOW_DIM]) as tf.Tensor2D);
   const cond = flow.store.keep(rng.normalTensor([FLOW_BATCH, FLOW_COND]) as tf.Tensor2D);
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = new FusedAdamOptimizer(1e-3);  // tf.train.adam, one fused kernel per step where offered
   const loss = (): tf.Scalar => {
     const { v, logdet } = flowForward(flow, x, cond);
     const nll = tf.sub(tf.mean(tf.mul(0.5, tf.sum(tf.square(v), 1))), tf.mean(logdet));

@@ -8,6 +8,7 @@
  * (the optimizer's own slots appear once, at the first step).
  */
 import { tf } from '../engine/index.ts';
+import { FusedAdamOptimizer } from '../train/fused-adam.ts';
 import { setLearningRate } from '../train/optim.ts';
 import type { ConditionalINN } from './cinn.ts';
 import type { SemanticINN } from './iin.ts';
@@ -34,14 +35,15 @@ export const DEFAULT_FLOW_OPTIMIZER_CONFIG: FlowOptimizerConfig = {
 };
 
 /**
- * Adam as the reference trains t and e. Dispose it when training ends.
+ * Adam as the reference trains t and e (fused into one kernel call per step on backends that
+ * offer it: src/train/fused-adam.ts). Dispose it when training ends.
  *
  * @example
  *   const optimizer = createFlowOptimizer({ learningRate: 1e-3 });
  */
 export function createFlowOptimizer(config: DeepPartial<FlowOptimizerConfig> = {}): tf.AdamOptimizer {
   const c = resolveConfig(DEFAULT_FLOW_OPTIMIZER_CONFIG, config, 'createFlowOptimizer');
-  return tf.train.adam(c.learningRate, c.beta1, c.beta2, c.epsilon);
+  return new FusedAdamOptimizer(c.learningRate, c.beta1, c.beta2, c.epsilon);
 }
 
 export { setLearningRate };

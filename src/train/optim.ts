@@ -1,8 +1,15 @@
 /** Adam with a settable learning rate (tfjs keeps it in a protected field). */
 import { tf } from '../engine/index.ts';
+import { FusedAdamOptimizer } from './fused-adam.ts';
 
+/**
+ * tfjs's Adam, fused into one kernel call per step where the backend offers it (./fused-adam.ts).
+ *
+ * @example
+ *   const optimizer = adam(2e-4, 0.5, 0.9);
+ */
 export function adam(learningRate: number, beta1: number, beta2: number): tf.AdamOptimizer {
-  return tf.train.adam(learningRate, beta1, beta2) as tf.AdamOptimizer;
+  return new FusedAdamOptimizer(learningRate, beta1, beta2);
 }
 
 /**
