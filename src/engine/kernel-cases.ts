@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Random } from './random.ts';
+import { ADAM_UPDATE_KERNEL, adamUpdate, adamUpdateReference, hasAdamUpdateKernel } from './adam-update.ts';
 
 export interface CaseInput {
   shape: number[];
@@ -14,7 +15,7 @@ export interface CaseInput {
   values?: number[];
   /** Draw floats from U(low, high) instead (for log, sqrt, ...). */
   uniform?: [number, number];
-  /** Whether gradients with respect to this input are checked. */
+  /** Whether gradients with respect to this input are checked (a case with none checks its output only). */
   differentiable: boolean;
 }
 
@@ -114,6 +115,19 @@ export const KERNEL_CASES: KernelCase[] = [
     name: 'sign of tiny values (FGSM on tiny gradients)', kernels: ['Sign'], inputs: [f([4, 5])],
     fn: (x) => tf.add(tf.sign(tf.mul(x, 1e-20)), tf.mul(x, 0)),
   },
+  {
+    // The optimizer's update, not a differentiable op: outputs only. Backends without the fused
+    // kernel run tfjs's own sequence of ops (the cpu reference always does).
+    name: 'fused Adam update (two variables, step 3)', kernels: [ADAM_UPDATE_KERNEL],
+    inputs: [f([4, 5], false), f([4, 5], false), f([4, 5], false), { ...pos([4, 5]), differentiable: false }, f([3], false), f([3], false), f([3], false), { ...pos([3]), differentiable: false }],
+    fn: (w, dw, mw, vw, b, db, mb, vb) => {
+      const hyper = { learningRate: 0.01, beta1: 0.5, beta2: 0.9, epsilon: 1e-8 };
+      const update = hasAdamUpdateKernel() ? adamUpdate : adamUpdateReference;
+      const slots = [{ variable: w!, gradient: dw!, m: mw!, v: vw! }, { variable: b!, gradient: db!, m: mb!, v: vb! }];
+      const out = update(tf.scalar(0.5 ** 3), tf.scalar(0.9 ** 3), slots, hyper);
+      return tf.concat(out.flatMap((u) => [u.variable, u.m, u.v].map((t) => tf.reshape(t, [-1]))));
+    },
+  },
   { name: 'resizeBilinear', kernels: ['ResizeBilinear', 'ResizeBilinearGrad'], inputs: [f([2, 4, 4, 3])], fn: (x) => tf.image.resizeBilinear(x as T4, [7, 7]) },
 ];
 
@@ -137,7 +151,7 @@ export function runKernelCase(kernelCase: KernelCase, seed = 1): CaseResult {
       differentiable.forEach((inputIndex, k) => { all[inputIndex] = xs[k]!; });
       return tf.sum(tf.mul(kernelCase.fn(...all), cotangent));
     };
-    const gradTensors = tf.grads(lossOf)(differentiable.map((i) => inputs[i]!));
+    const gradTensors = differentiable.length > 0 ? tf.grads(lossOf)(differentiable.map((i) => inputs[i]!)) : [];
     const result: CaseResult = {
       output: Float32Array.from(output.dataSync()),
       grads: gradTensors.map((g) => Float32Array.from(g.dataSync())),
