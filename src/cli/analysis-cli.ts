@@ -10,6 +10,7 @@ import {
   attackCommand, dynamicsCommand, invarianceCommand, mixCommand, modifyCommand, samplesCommand, semanticCommand,
 } from './analysis-commands.ts';
 import { createProgressBar } from './progress-bar.ts';
+import { withNotesPrinted } from './notes.ts';
 import { intOption as int, numberOption as num } from './option-values.ts';
 
 const DEFAULT_SOURCE = 'zoo/colormnist';
@@ -28,7 +29,7 @@ function list(value: string | undefined): string[] | undefined {
 
 async function withAnalysis(sources: string[], options: Common, name: string, run: (loaded: LoadedAnalysis, common: { out: string; seed: number; onProgress: ReturnType<typeof createProgressBar> }) => Promise<{ files: string[]; numbers: unknown }>): Promise<void> {
   await initEngine({ backend: options.backend });
-  const loaded = await loadAnalysis(sources.length ? sources : [DEFAULT_SOURCE], { images: int(options.images, '--images', 1), iin: options.iin });
+  const loaded = await withNotesPrinted(() => loadAnalysis(sources.length ? sources : [DEFAULT_SOURCE], { images: int(options.images, '--images', 1), iin: options.iin }));
   try {
     const result = await run(loaded, { out: options.out ?? `analysis/${name}`, seed: int(options.seed, '--seed'), onProgress: createProgressBar() });
     process.stderr.write(`wrote ${result.files.join(', ')}\n`);

@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { initEngine } from '../engine/index.ts';
 import { featureExtractor } from '../analysis/fid.ts';
 import { loadAnalysis } from '../pipeline/analysis-loader.ts';
+import { withNotesPrinted } from './notes.ts';
 import { loadSplittable } from '../pipeline/splittable-source.ts';
 import { DEFAULT_REPORT_OPTIONS, writeReport } from '../report/report.ts';
 import { createProgressBar } from './progress-bar.ts';
@@ -36,7 +37,7 @@ export async function reportCommand(sources: string[], o: ReportCommandOptions):
   const range = featureSource.zoo?.inputRange ?? [-1, 1];
   const features = featureExtractor(o.features, (x) => gb.phi(x), { size: [h, w], from: [-1, 1], to: [range[0], range[1]] as [0, 1] | [-1, 1] });
   const source = sources[0] ?? 'zoo/colormnist';
-  const loaded = await loadAnalysis(sources.length ? sources : [source], { images: int(o.images, '--images', 8), iin: o.iin });
+  const loaded = await withNotesPrinted(() => loadAnalysis(sources.length ? sources : [source], { images: int(o.images, '--images', 8), iin: o.iin }));
   try {
     mkdirSync(dirname(o.out), { recursive: true });
     const result = await writeReport(loaded, {

@@ -11,7 +11,7 @@ import { jobDefinition, type PresetName } from '../pipeline/jobs/index.ts';
 import { NonFiniteLossError, runJob } from '../pipeline/runner.ts';
 import { createProgressBar } from './progress-bar.ts';
 import { intOption } from './option-values.ts';
-import { onByomNote } from '../pipeline/external-model.ts';
+import { withNotesPrinted } from './notes.ts';
 
 export interface TrainOptions {
   preset: string;
@@ -83,15 +83,12 @@ export async function trainCommand(kind: string, overrides: string[], options: T
     });
   }
   // Notes from data loading and model opening (grey images converted, resizing, assumptions).
-  const offNotes = onByomNote((note) => process.stderr.write(`note: ${note.message}\n`));
   let job;
   try {
-    job = await def.create(config);
+    job = await withNotesPrinted(() => def.create(config));
   } catch (error) {
     run?.close();
     throw error;
-  } finally {
-    offNotes();
   }
   if (!run) {
     run = RunFolder.create({ root: options.runs, name: options.name ?? `${kind}-${options.preset}` });

@@ -37,7 +37,8 @@ function splitClassifier(classifier: StagedClassifier) {
   return splittableStages({ name: classifier.className, inputShape: classifier.inputShape, stages: classifier.stages });
 }
 
-async function testImages(data: DataConfig, images: number) {
+/** The first `images` images to analyse: the test split, or for an image folder (no held-out split) its first images. */
+export async function analysisImages(data: DataConfig, images: number) {
   if (data.dataset === 'folder') {
     // The user's own images have no held-out split: analyse the first N of the folder.
     return (await loadData({ ...data, limit: images, evalImages: 0 })).train;
@@ -77,7 +78,7 @@ async function fromZoo(dir: string, options: AnalysisLoadOptions): Promise<Loade
       classify: (x) => snapshot.logits(x),
     };
   });
-  const data = await testImages({ ...DEFAULT_DATA_CONFIG, dataset: 'colormnist' }, options.images);
+  const data = await analysisImages({ ...DEFAULT_DATA_CONFIG, dataset: 'colormnist' }, options.images);
   return {
     context: { ae, layers, classify: (x) => classifier.logits(x), e, data, modelName: m.configs['classifier'] ? 'ColorMNIST classifier' : classifier.className },
     checkpoints,
@@ -115,11 +116,12 @@ async function fromCinnRuns(runs: string[], options: AnalysisLoadOptions): Promi
     });
     const e = options.iin ? readModelOfKind(options.iin, 'iin', '--iin').model : undefined;
     if (e) owned.push(e);
-    let data = await testImages(first.data, options.images);
+    let data = await analysisImages(first.data, options.images);
     const classNames = model.card.classNames;
     if (classNames && data.labels.every((l) => l < 0)) data = { ...data, classNames };
     return {
-      context: { ae, layers, classify: (x) => model.classify(x), e, data, modelName: model.name },
+      // A model that ends in a softmax outputs probabilities; the analyses take their log as logits.
+      context: { ae, layers, classify: (x) => model.classify(x), outputKind: model.outputKind, e, data, modelName: model.name },
       checkpoints: [],
       dispose: () => owned.forEach((o) => o.dispose()),
     };

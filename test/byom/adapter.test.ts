@@ -69,6 +69,8 @@ describe('external model adapter', () => {
     assert.deepEqual(notes, []);
     assert.equal(m.cardSource, 'model + model-card.json');
     assert.deepEqual(m.card.classNames, ['a', 'b', 'c']);
+    // A Dense layer without activation outputs logits.
+    assert.equal(m.outputKind, 'logits');
     const x = tf.randomUniform([11, 24, 24, 3], -1, 1, 'float32', 7);
     const z = m.layer('conv2').phi(x);
     assert.deepEqual(z.shape, [11, 8, 8, 8]);
@@ -80,6 +82,21 @@ describe('external model adapter', () => {
     assert.ok(tf.max(tf.abs(g)).dataSync()[0]! > 0);
     tf.dispose([x, z, one, g]);
     m.dispose();
+  });
+
+  test('a model that ends in a softmax outputs probabilities (found from the model; the card can say so too)', async () => {
+    const m = await openModelUnderStudy(await writeLayersModel(join(dir, 'softmax'), 16, { valueRange: [0, 1] }, true));
+    assert.equal(m.outputKind, 'probabilities');
+    const p = tf.tidy(() => tf.sum(m.classify(tf.zeros([2, 16, 16, 3])), 1).dataSync());
+    assert.ok(Array.from(p).every((s) => Math.abs(s - 1) < 1e-5));
+    m.dispose();
+    const declared = await openModelUnderStudy(await writeLayersModel(join(dir, 'declared'), 16, { valueRange: [0, 1], output: 'probabilities' }));
+    assert.equal(declared.outputKind, 'probabilities');
+    declared.dispose();
+    // The zoo's MobileNetV2 ends in a softmax over its 5 classes.
+    const zoo = await openModelUnderStudy('nsfwjs-mobilenet-v2');
+    assert.equal(zoo.outputKind, 'probabilities');
+    zoo.dispose();
   });
 
   test('graph model: Φ to a node, f to the output, no Ψ', async () => {
@@ -103,6 +120,7 @@ describe('external model adapter', () => {
     assert.throws(() => parseModelCard({ valueRange: [1, 0] }, 'card.json'), /valueRange must be \[low, high\] with low < high/);
     assert.throws(() => parseModelCard({ std: [0] }, 'card.json'), /std must be positive/);
     assert.throws(() => parseModelCard({ mena: [0] }, 'card.json'), /unknown field 'mena'; the fields are inputSize/);
+    assert.throws(() => parseModelCard({ output: 'softmax' }, 'card.json'), /output must be "logits" or "probabilities"/);
     assert.deepEqual(parseModelCard({ inputSize: 96, channels: 1 }, 'c'), { inputSize: [96, 96], channels: 1 });
   });
 

@@ -5,8 +5,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tfl from '@tensorflow/tfjs';
 
-/** Writes a small Layers CNN (input [size, size, 3]) to dir; returns dir. */
-export async function writeLayersModel(dir: string, size = 16, card?: object): Promise<string> {
+/** Writes a small Layers CNN (input [size, size, 3]; 3 logits, or probabilities with `softmax`) to dir; returns dir. */
+export async function writeLayersModel(dir: string, size = 16, card?: object, softmax = false): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const model = tfl.sequential({
     layers: [
@@ -14,7 +14,7 @@ export async function writeLayersModel(dir: string, size = 16, card?: object): P
       tfl.layers.maxPooling2d({ poolSize: 2, name: 'pool1' }),
       tfl.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv2', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }),
       tfl.layers.globalAveragePooling2d({ name: 'gap' }),
-      tfl.layers.dense({ units: 3, name: 'logits', kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }),
+      tfl.layers.dense({ units: 3, name: 'logits', ...(softmax ? { activation: 'softmax' as const } : {}), kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }),
     ],
   });
   await model.save(tfl.io.withSaveHandler(async (artifacts) => {
