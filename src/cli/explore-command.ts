@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { DEFAULT_BUILD_DIR, ensureExplorerBuilt } from '../explorer/build.ts';
-import { colorMnistTestSet, startExplorerServer } from '../explorer/server.ts';
+import { colorMnistTestSet, dataTestSet, startExplorerServer } from '../explorer/server.ts';
 import { virtualZooFromRuns, type VirtualZoo } from '../explorer/run-sources.ts';
 
 export interface ExploreOptions {
@@ -54,14 +54,14 @@ export async function exploreCommand(sources: string[] | undefined, options: Exp
         throw new Error(`${resolve(g)} is not a folder; give a zoo folder (with manifest.json), e.g. zoo/colormnist (make one with 'inntrospect reproduce colormnist'), or cinn run folders`);
       }
     }
-    source = { runs: virtualZooFromRuns(given) };
+    source = { runs: await virtualZooFromRuns(given) };
   }
   const port = parsePort(options.port);
   const count = Number(options.testImages ?? '256');
   if (!Number.isInteger(count) || count < 2 || count > 10000) throw new Error(`--test-images must be an integer 2…10000, got '${options.testImages}'`);
   const build = await ensureExplorerBuilt(DEFAULT_BUILD_DIR, options.rebuild === true);
   process.stdout.write(build.rebuilt ? `built the explorer (${build.reason}) in ${(build.millis / 1000).toFixed(1)} s → ${build.dir}\n` : `explorer bundle up to date (${build.dir})\n`);
-  const server = await startExplorerServer({ ...source, buildDir: build.dir, port, host: options.host ?? '127.0.0.1', testSet: await colorMnistTestSet(count) });
+  const server = await startExplorerServer({ ...source, buildDir: build.dir, port, host: options.host ?? '127.0.0.1', testSet: 'runs' in source ? await dataTestSet(source.runs.data, count) : await colorMnistTestSet(count) });
   const what = 'modelDir' in source ? source.modelDir : `${source.runs.manifest.description} (${source.runs.files.size} model files)`;
   process.stdout.write(`serving ${what}\nexplorer: ${server.url}\n`);
   if (options.open !== false) process.stdout.write(`${tryOpen(server.url)}\n`);

@@ -127,7 +127,7 @@ export function representationsMode(app: App): Mode {
     const re = r.reencoding;
     p.output.replaceChildren(
       strip([
-        figure(imageCanvas(r.input, 0), 'input x', `classifier: ${predictionText(r.prediction, app.init.classNames)}`),
+        figure(imageCanvas(r.input, 0), 'input x', `classifier: ${predictionText(r.prediction, app.init.outputNames)}`),
         figure(imageCanvas(r.reconstruction, 0), 'D(E(x))'),
         figure(imageCanvas(r.mean, 0), 'mean of x̄'),
         figure(heatCanvas(r.variance, r.varianceShape, r.varianceMax), 'variance of x̄', `max ${r.varianceMax.toExponential(2)}`),
@@ -137,7 +137,7 @@ export function representationsMode(app: App): Mode {
         `Re-encoding at ${r.layer}: mean cos(Φ(x̄), z) = ${fmt(re.samples)} over ${n} samples; `,
         `cos(Φ(D(E(x))), z) = ${fmt(re.reconstruction)} (what the autoencoder alone allows); `,
         `random pairs of test images: ${fmt(re.randomPairs)} (chance level). `,
-        `Classifier on x: ${predictionText(r.prediction, app.init.classNames)}.`),
+        `Classifier on x: ${predictionText(r.prediction, app.init.outputNames)}.`),
     );
   });
   resample.addEventListener('click', () => {
@@ -163,7 +163,7 @@ export function attacksMode(app: App): Mode {
   }), (r) => {
     const eps = Math.max(1e-6, r.linf);
     const diff: Images = { data: r.adversarial.data.map((v, i) => v - r.input.data[i]!), shape: r.input.shape };
-    const names = app.init.classNames;
+    const names = app.init.outputNames;
     const rows = r.layers.map((l) => el('tr', {},
       el('th', {}, l.layer),
       el('td', {}, imageCanvas(l.clean, 0)),
@@ -207,7 +207,7 @@ export function mixingMode(app: App): Mode {
   const run = runner(app, 'mix', p.status, () => missing(app, { ae: true, classifier: true, layers: true }) ?? ({
     type: 'mix', a: refCopy(app.a()), b: refCopy(app.b()), layer: layer.value,
   }), (r) => {
-    const names = app.init.classNames;
+    const names = app.init.outputNames;
     const cell = (k: number) => figure(imageCanvas(r.mixed, k), r.predictions.mixed ? predictionText(r.predictions.mixed[k], names) : '');
     p.output.replaceChildren(el('table', { class: 'mix', 'data-testid': 'mix-grid' },
       el('tr', {}, el('th', {}, `layer ${r.layer}`), el('th', {}, 'z of A'), el('th', {}, 'z of B')),
@@ -234,7 +234,7 @@ export function editsMode(app: App): Mode {
   const run = runner(app, 'edit', p.status, () => missing(app, { ae: true, e: true }) ?? ({
     type: 'edit', image: refCopy(app.a()), partner: refCopy(app.b()), factor: factor.value, mode: how.value as 'towards' | 'random', amount: Number(amount.value), seed,
   }), (r) => {
-    const names = app.init.classNames;
+    const names = app.init.outputNames;
     p.output.replaceChildren(
       strip([
         figure(imageCanvas(r.input, 0), `A: ${predictionText(r.predictions.input, names)}`),
@@ -303,7 +303,7 @@ export function dynamicsMode(app: App): Mode {
   const showRun = runner(app, 'dynamicsShow', p.status, () => missing(app, { ae: true, snapshots: true }) ?? ({
     type: 'dynamicsShow', image: refCopy(app.a()), snapshot: Number(slider.value),
   }), (r) => {
-    const names = app.init.classNames;
+    const names = app.init.outputNames;
     const noT = layer && !r.samples ? [el('p', { class: 'hint' }, `The zoo has no t for the snapshot at step ${r.step}; the snapshots with one are the points of the sensitivity chart.`)] : [];
     shown.replaceChildren(
       ...noT,

@@ -1,11 +1,11 @@
 /**
  * The explorer page: a shell around the five modes. It starts the worker (which owns
  * TensorFlow.js and the models), shows which models loaded (and why one did not), the test
- * images to pick from, uploads (decoded, cropped and resized to 32×32 here, never sent to the
+ * images to pick from, uploads (decoded, cropped and resized to the test images' size here, never sent to the
  * server), and the mode tabs.
  */
 import { WorkerClient } from './client.ts';
-import { IMAGE_SIZE, type Images, type InitResult } from './protocol.ts';
+import type { Images, InitResult } from './protocol.ts';
 import { attacksMode, dynamicsMode, editsMode, mixingMode, representationsMode, type App, type Mode, type Selected } from './modes.ts';
 import { el, imageCanvas } from './render.ts';
 
@@ -42,8 +42,11 @@ function showFatal(message: string): void {
   statusLine.textContent = message;
 }
 
-/** Pixels of an uploaded file: decoded by the browser, centre-cropped to a square, resized to 32×32, in [-1, 1]. */
-async function decodeUpload(file: File): Promise<Float32Array> {
+/**
+ * Pixels of an uploaded file: decoded by the browser, centre-cropped to the test images' aspect,
+ * resized to their height × width, in [-1, 1]; grey (luma) when they have one channel.
+ */
+async function decodeUpload(file: File, [height, width, channels]: [number, number, number]): Promise<Float32Array> {
   if (!UPLOAD_TYPES.has(file.type)) throw new Error(`${file.name}: only PNG and JPEG images are accepted (got '${file.type || 'unknown type'}')`);
   if (file.size > MAX_UPLOAD_BYTES) throw new Error(`${file.name}: ${(file.size / 1048576).toFixed(1)} MB is more than the ${MAX_UPLOAD_BYTES / 1048576} MB limit`);
   let bitmap: ImageBitmap;
@@ -52,18 +55,25 @@ async function decodeUpload(file: File): Promise<Float32Array> {
   } catch {
     throw new Error(`${file.name}: the browser could not decode this image`);
   }
-  const side = Math.min(bitmap.width, bitmap.height);
+  // The largest centred crop with the target's aspect ratio (a square for square test images).
+  const scale = Math.min(bitmap.width / width, bitmap.height / height);
+  const cropW = width * scale;
+  const cropH = height * scale;
   const canvas = document.createElement('canvas');
-  canvas.width = IMAGE_SIZE;
-  canvas.height = IMAGE_SIZE;
-  const ctx = canvas.getContext('2d')!;
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = 'high';
-  ctx.drawImage(bitmap, (bitmap.width - side) / 2, (bitmap.height - side) / 2, side, side, 0, 0, IMAGE_SIZE, IMAGE_SIZE);
+  ctx.drawImage(bitmap, (bitmap.width - cropW) / 2, (bitmap.height - cropH) / 2, cropW, cropH, 0, 0, width, height);
   bitmap.close();
-  const rgba = ctx.getImageData(0, 0, IMAGE_SIZE, IMAGE_SIZE).data;
-  const out = new Float32Array(IMAGE_SIZE * IMAGE_SIZE * 3);
-  for (let p = 0; p < IMAGE_SIZE * IMAGE_SIZE; p++) for (let k = 0; k < 3; k++) out[3 * p + k] = (rgba[4 * p + k]! / 255) * 2 - 1;
+  const rgba = ctx.getImageData(0, 0, width, height).data;
+  const out = new Float32Array(width * height * channels);
+  const unit = (v: number) => (v / 255) * 2 - 1;
+  for (let p = 0; p < width * height; p++) {
+    if (channels === 1) out[p] = unit(0.299 * rgba[4 * p]! + 0.587 * rgba[4 * p + 1]! + 0.114 * rgba[4 * p + 2]!);
+    else for (let k = 0; k < 3; k++) out[3 * p + k] = unit(rgba[4 * p + k]!);
+  }
   return out;
 }
 
@@ -79,7 +89,7 @@ function modelList(init: InitResult): HTMLElement {
   const failed = init.models.filter((m) => !m.ok);
   const list = el('ul', { class: 'models' });
   for (const m of init.models) {
-    list.append(el('li', { class: m.ok ? 'ok' : 'failed' }, `${m.ok ? '✓' : '✗'} ${m.role} — ${m.file}${m.ok ? ` (${m.millis} ms)` : `: ${m.error}`}`));
+    list.append(el('li', { class: m.ok ? 'ok' : 'failed' }, `${m.ok ? '✓' : '✗'} ${m.role} — ${m.file}${m.ok ? ` (${m.millis} ms)` : `: ${m.error}`}${m.note ? ` — note: ${m.note}` : ''}`));
   }
   const box = el('details', { class: failed.length > 0 ? 'model-list has-errors' : 'model-list', 'data-testid': 'models' }, el('summary', {}, failed.length > 0 ? `${failed.length} model file(s) failed to load — details` : `${init.models.length} model files loaded and verified against manifest.json`), list);
   if (failed.length > 0) box.open = true;
@@ -103,7 +113,7 @@ async function main(): Promise<void> {
   }
   document.title = `inntrospect explorer · ${init.title}`;
   statusLine.className = 'status done';
-  statusLine.textContent = `${init.title}: ${init.description}. Backend ${init.backend}${init.simd ? ' (SIMD)' : ''}; layers with a t: ${init.layers.join(', ') || 'none'}.`;
+  statusLine.textContent = `${init.title}: ${init.description}. Backend ${init.backend}${init.simd ? ' (SIMD)' : ''}; model ${init.modelName || '(not loaded)'}${init.modelInput ? ` (input ${init.modelInput})` : ''}; layers with a t: ${init.layers.join(', ') || 'none'}.`;
   // Another tfjs backend (webgl where the browser has it) restarts the page with ?backend=.
   const choices = init.backends.filter((b) => ['wasm', 'webgl', 'webgpu', 'cpu'].includes(b));
   if (choices.length > 1) {
@@ -159,10 +169,11 @@ async function main(): Promise<void> {
   upload.addEventListener('change', () => {
     const file = upload.files?.[0];
     if (!file) return;
-    decodeUpload(file).then((pixels) => {
+    const [, h, w, c] = init.testSet!.images.shape;
+    decodeUpload(file, [h, w, c]).then((pixels) => {
       uploadStatus.className = 'upload-status';
-      uploadStatus.textContent = `${file.name} → 32×32`;
-      choose({ ref: { pixels, name: file.name }, name: `upload: ${file.name}`, preview: { data: pixels, shape: [1, IMAGE_SIZE, IMAGE_SIZE, 3] } });
+      uploadStatus.textContent = `${file.name} → ${h}×${w}${c === 1 ? ' grey' : ''}`;
+      choose({ ref: { pixels, name: file.name }, name: `upload: ${file.name}`, preview: { data: pixels, shape: [1, h, w, c] } });
     }, (error: unknown) => {
       uploadStatus.className = 'upload-status error';
       uploadStatus.textContent = error instanceof Error ? error.message : String(error);

@@ -6,7 +6,7 @@
  * Images are NHWC float32 in the data's value range ([-1, 1] for ColorMNIST).
  */
 
-/** An image the page refers to: a test image by index, or the page's own (an upload), 32×32×3 in [-1, 1]. */
+/** An image the page refers to: a test image by index, or the page's own (an upload) at the test images' size, in [-1, 1]. */
 export type ImageRef = { test: number } | { pixels: Float32Array; name: string };
 
 export interface Images {
@@ -15,7 +15,7 @@ export interface Images {
   shape: [number, number, number, number];
 }
 
-/** A classifier's answer for one image: the arg-max class and the softmax probabilities. */
+/** The model's answer for one image: the arg-max output and the softmax probabilities (of logits or log-probabilities). */
 export interface Prediction {
   label: number;
   probabilities: number[];
@@ -34,11 +34,13 @@ export type Request =
 export type RequestType = Request['type'];
 
 export interface ModelStatus {
-  /** Role: 'autoencoder', 'classifier', 't (layer conv0)', 'e', 'snapshot step 40'. */
+  /** Role: 'autoencoder', 'classifier', 'model under study (…)', 't (layer conv0)', 'e', 'snapshot step 40'. */
   role: string;
   file: string;
   ok: boolean;
   error?: string;
+  /** An assumption made while loading (e.g. a model without a card's value range). */
+  note?: string;
   millis?: number;
 }
 
@@ -53,7 +55,14 @@ export interface InitResult {
   /** Layers with a loaded t, input side first. */
   layers: string[];
   factors: string[];
+  /** Names of the images' labels (the data's classes). */
   classNames: string[];
+  /** Names of the model's outputs (its classes; for our classifiers the data's classes). */
+  outputNames: string[];
+  /** The model under study, and what input it takes (after the adapter's preprocessing). */
+  modelName: string;
+  modelInput: string;
+  /** Whether the model under study loaded. */
   hasClassifier: boolean;
   hasAutoencoder: boolean;
   snapshots: { step: number; accuracy: number | null }[];
@@ -180,6 +189,3 @@ export function predictionFromLogits(logits: ArrayLike<number>): Prediction {
   for (let i = 1; i < probabilities.length; i++) if (probabilities[i]! > probabilities[label]!) label = i;
   return { label, probabilities };
 }
-
-/** Side length of the images the models take. */
-export const IMAGE_SIZE = 32;

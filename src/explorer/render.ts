@@ -76,10 +76,15 @@ export function predictionText(p: Prediction | null | undefined, classNames: str
   return `${classNames[p.label] ?? p.label} (${(100 * p.probabilities[p.label]!).toFixed(0)} %)`;
 }
 
-/** Horizontal bars of class probabilities, the arg-max highlighted. */
+/** At most this many bars: a model with 1000 classes shows its most probable ones. */
+const MAX_BARS = 10;
+
+/** Horizontal bars of class probabilities (the most probable MAX_BARS, in class order), the arg-max highlighted. */
 export function probabilityBars(p: Prediction, classNames: string[]): HTMLElement {
   const box = el('div', { class: 'bars' });
-  p.probabilities.forEach((q, k) => {
+  const shown = p.probabilities.map((q, k) => ({ q, k })).sort((x, y) => y.q - x.q).slice(0, MAX_BARS).sort((x, y) => x.k - y.k);
+  if (shown.length < p.probabilities.length) box.append(el('div', { class: 'hint' }, `the ${MAX_BARS} most probable of ${p.probabilities.length} outputs`));
+  shown.forEach(({ q, k }) => {
     const bar = el('span', { class: k === p.label ? 'bar top' : 'bar' });
     bar.style.width = `${Math.max(1, Math.round(q * 100))}%`;
     box.append(el('div', { class: 'bar-row' }, el('span', { class: 'bar-label' }, classNames[k] ?? String(k)), el('span', { class: 'bar-track' }, bar), el('span', { class: 'bar-value' }, `${(q * 100).toFixed(1)}`)));

@@ -5,17 +5,26 @@
  * loads and verifies them exactly as it does a zoo. Node only.
  *
  * Accepted: cinn run folders, iin run folders, or parent folders holding run folders (every
- * cinn/iin run inside is used). All cinn runs must share one autoencoder and one classifier.
+ * cinn/iin run inside is used). All cinn runs must share one autoencoder and one model under
+ * study: an inntrospect classifier run, or a model inntrospect did not train (a zoo id such as
+ * nsfwjs-mobilenet-v2, or a TensorFlow.js Layers/graph model folder), which is repacked into one
+ * model.json and one weights file held in memory (`manifest.model`). The runs' data section says
+ * which images the page offers (`data`).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ZOO_FORMAT, type ZooFileEntry, type ZooManifest } from '../zoo/manifest.ts';
+import { DEFAULT_DATA_CONFIG, type DataConfig } from '../pipeline/data-spec.ts';
+import { browserModelFiles, modelSpecKind } from '../pipeline/external-model.ts';
+import type { ExplorerManifest } from './manifest.ts';
 
 export interface VirtualZoo {
-  manifest: ZooManifest;
-  /** Manifest file name → absolute path of the model file. */
-  files: Map<string, string>;
+  manifest: ExplorerManifest;
+  /** Manifest file name → absolute path of the model file, or its bytes (a repacked external model). */
+  files: Map<string, string | Uint8Array>;
+  /** The images the runs were trained on (the chosen cinn runs' data section). */
+  data: DataConfig;
 }
 
 interface RunConfig {
@@ -23,6 +32,7 @@ interface RunConfig {
   ae?: unknown;
   model?: unknown;
   iin?: unknown;
+  data?: Partial<DataConfig>;
 }
 
 function isRun(dir: string): boolean {
@@ -44,6 +54,28 @@ interface Reference {
   file: string | null;
 }
 
+/** A model under study named by a cinn config: an inntrospect classifier run, or an external model (zoo id or resolved folder). */
+type ModelReference = Reference | { external: string };
+
+function isExternalSpec(spec: string): boolean {
+  try {
+    return modelSpecKind(spec) !== 'inntrospect';
+  } catch {
+    return false;
+  }
+}
+
+/** The model a cinn config names: a zoo id, a TensorFlow.js model folder (as written or next to the run), or a classifier run. */
+function referencedModel(spec: unknown, from: string): ModelReference {
+  if (typeof spec === 'string' && spec !== '') {
+    if (!existsSync(spec) && isExternalSpec(spec)) return { external: spec };
+    for (const candidate of [resolve(spec), resolve(dirname(from), spec)]) {
+      if (existsSync(candidate) && !isRun(candidate) && !isRun(dirname(candidate)) && isExternalSpec(candidate)) return { external: candidate };
+    }
+  }
+  return referenced(spec, from, 'classifier');
+}
+
 /** A run a config refers to: as written, else relative to the referring run's parent folder. */
 function referenced(spec: unknown, from: string, what: string): Reference {
   if (typeof spec !== 'string' || spec === '') throw new Error(`${join(from, 'config.json')}: names no ${what} run`);
@@ -58,9 +90,12 @@ function referenced(spec: unknown, from: string, what: string): Reference {
   throw new Error(`${join(from, 'config.json')}: its ${what} '${spec}' was not found (as a path, or next to ${from})`);
 }
 
-function entry(file: string, path: string, kind: ZooFileEntry['kind'], metrics: Record<string, number> = {}): ZooFileEntry {
-  const bytes = readFileSync(path);
+function bytesEntry(file: string, bytes: Uint8Array, kind: ZooFileEntry['kind'] = 'model', metrics: Record<string, number> = {}): ZooFileEntry {
   return { file, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length, kind, metrics };
+}
+
+function entry(file: string, path: string, kind: ZooFileEntry['kind'], metrics: Record<string, number> = {}): ZooFileEntry {
+  return bytesEntry(file, readFileSync(path), kind, metrics);
 }
 
 function numbers(value: unknown): Record<string, number> {
@@ -107,32 +142,36 @@ function snapshotStep(path: string): number {
  * Builds the in-memory zoo for run folders.
  *
  * @example
- *   const zoo = virtualZooFromRuns(['runs/2026-…_cinn-z', 'runs/2026-…_cinn-conv2']);
+ *   const zoo = await virtualZooFromRuns(['runs/2026-…_cinn-z', 'runs/2026-…_cinn-conv2']);
  */
-export function virtualZooFromRuns(paths: string[]): VirtualZoo {
+export async function virtualZooFromRuns(paths: string[]): Promise<VirtualZoo> {
   const { cinn, iin } = collectRuns(paths);
   const described = cinn.map((r) => {
     const config = readConfig(r.dir);
-    return { ...r, layer: config.layer as string, ae: referenced(config.ae, r.dir, 'autoencoder').run, model: referenced(config.model, r.dir, 'classifier') };
+    return { ...r, layer: config.layer as string, ae: referenced(config.ae, r.dir, 'autoencoder').run, model: referencedModel(config.model, r.dir), data: config.data };
   });
-  // The pipeline: the classifier run (and its AE) that most t's on a whole classifier were trained on.
-  const onRuns = described.filter((r) => r.model.file === null);
-  if (onRuns.length === 0) throw new Error(`no conditional-INN (cinn) run folders on a classifier run in ${paths.join(', ')}; train one with 'inntrospect train cinn --ae <run> --model <run> --layer <name>'`);
-  const key = (r: { ae: string; model: Reference }) => `${r.ae}\n${r.model.run}`;
+  const modelKey = (m: ModelReference) => ('external' in m ? `external:${m.external}` : m.run);
+  // The pipeline: the model (and AE) that most t's on a whole model were trained on.
+  const onModels = described.filter((r) => 'external' in r.model || r.model.file === null);
+  if (onModels.length === 0) throw new Error(`no conditional-INN (cinn) run folders on a classifier run or model in ${paths.join(', ')}; train one with 'inntrospect train cinn --ae <run> --model <run or model> --layer <name>'`);
+  const key = (r: { ae: string; model: ModelReference }) => `${r.ae}\n${modelKey(r.model)}`;
   const counts = new Map<string, number>();
-  for (const r of onRuns) counts.set(key(r), (counts.get(key(r)) ?? 0) + 1);
-  const chosen = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]![0];
-  const [aeRun, classifierRun] = chosen.split('\n') as [string, string];
-  const files = new Map<string, string>();
+  for (const r of onModels) counts.set(key(r), (counts.get(key(r)) ?? 0) + 1);
+  const chosenKey = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+  const chosen = onModels.find((r) => key(r) === chosenKey)!;
+  const aeRun = chosen.ae;
+  const external = 'external' in chosen.model ? chosen.model.external : null;
+  const classifierRun = 'external' in chosen.model ? null : chosen.model.run;
+  const files = new Map<string, string | Uint8Array>();
   const layers: Record<string, ZooFileEntry> = {};
   const dynamicsRuns: Array<{ dir: string; layer: string; snapshot: string }> = [];
   for (const r of described) {
-    const same = r.ae === aeRun && r.model.run === classifierRun;
+    const same = r.ae === aeRun && ('external' in r.model ? r.model.external === external : r.model.run === classifierRun);
     if (!same) {
-      if (r.explicit) throw new Error(`${r.dir} was trained on another autoencoder or classifier than the other runs (the explorer shows one pipeline at a time)`);
+      if (r.explicit) throw new Error(`${r.dir} was trained on another autoencoder or model than the other runs (the explorer shows one pipeline at a time)`);
       continue;
     }
-    if (r.model.file !== null) {
+    if (!('external' in r.model) && r.model.file !== null) {
       dynamicsRuns.push({ dir: r.dir, layer: r.layer, snapshot: r.model.file });
       continue;
     }
@@ -151,9 +190,8 @@ export function virtualZooFromRuns(paths: string[]): VirtualZoo {
   }).sort((a, b) => a.step - b.step);
   const sameAe = iin.filter((r) => referenced(readConfig(r.dir).ae, r.dir, 'autoencoder').run === aeRun).map((r) => r.dir);
   files.set('ae.json', join(aeRun, 'model.json'));
-  files.set('classifier.json', join(classifierRun, 'model.json'));
-  const snapshotDir = join(classifierRun, 'snapshots');
-  const snapshots = existsSync(snapshotDir)
+  const snapshotDir = classifierRun ? join(classifierRun, 'snapshots') : '';
+  const snapshots = classifierRun && existsSync(snapshotDir)
     ? readdirSync(snapshotDir).filter((f) => f.endsWith('.json')).sort().map((f) => {
       const path = join(snapshotDir, f);
       const meta = (JSON.parse(readFileSync(path, 'utf8')) as { meta?: { testAccuracy?: number } }).meta ?? {};
@@ -175,14 +213,30 @@ export function virtualZooFromRuns(paths: string[]): VirtualZoo {
     const p = join(run, 'metrics.json');
     return existsSync(p) ? numbers(JSON.parse(readFileSync(p, 'utf8'))) : {};
   };
-  const manifest: ZooManifest = {
+  let model: ExplorerManifest['model'];
+  let classifier: ExplorerManifest['classifier'];
+  if (external !== null) {
+    const packed = await browserModelFiles(external, 'weights.bin');
+    files.set('model/model.json', packed.json);
+    files.set('model/weights.bin', packed.weights);
+    model = {
+      spec: external, format: packed.format, card: packed.card, cardSource: packed.cardSource,
+      json: bytesEntry('model/model.json', packed.json), weights: bytesEntry('model/weights.bin', packed.weights),
+    };
+  } else {
+    files.set('classifier.json', join(classifierRun!, 'model.json'));
+    classifier = { ...entry('classifier.json', join(classifierRun!, 'model.json'), 'classifier', metrics(classifierRun!)), layers: Object.keys(layers) };
+  }
+  const studied = external !== null ? `model ${basename(external)}` : `classifier ${basename(classifierRun!)}`;
+  const manifest: ExplorerManifest = {
     format: ZOO_FORMAT,
     name: `runs (${Object.keys(layers).join(', ')})`,
-    description: `run folders: autoencoder ${basename(aeRun)}, classifier ${basename(classifierRun)}, t for ${Object.keys(layers).length} layer(s)${dynamics.length > 0 ? `, ${dynamics.length} snapshot t's at ${dynamicsLayer}` : ''}${iinEntry ? `, e ${basename(files.get('iin.json')!.replace(/\/model\.json$/, ''))}` : ', no semantic INN'}`,
+    description: `run folders: autoencoder ${basename(aeRun)}, ${studied}, t for ${Object.keys(layers).length} layer(s)${dynamics.length > 0 ? `, ${dynamics.length} snapshot t's at ${dynamicsLayer}` : ''}${iinEntry ? `, e ${basename(dirname(files.get('iin.json') as string))}` : ', no semantic INN'}`,
     created: new Date().toISOString(),
     backend: '', preset: '', wallSeconds: 0,
     ae: entry('ae.json', join(aeRun, 'model.json'), 'autoencoder', metrics(aeRun)),
-    classifier: { ...entry('classifier.json', join(classifierRun, 'model.json'), 'classifier', metrics(classifierRun)), layers: Object.keys(layers) },
+    ...(classifier ? { classifier } : {}),
+    ...(model ? { model } : {}),
     snapshots,
     dynamics,
     dynamicsLayer,
@@ -192,5 +246,5 @@ export function virtualZooFromRuns(paths: string[]): VirtualZoo {
     commands: [],
     configs: {},
   };
-  return { manifest, files };
+  return { manifest, files, data: { ...DEFAULT_DATA_CONFIG, ...(chosen.data ?? {}) } };
 }

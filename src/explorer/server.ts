@@ -20,6 +20,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { encodeTestSet } from './testset.ts';
+import type { DataConfig } from '../pipeline/data-spec.ts';
 import type { VirtualZoo } from './run-sources.ts';
 
 /** The assets of build/explorer the server answers for, by URL path. */
@@ -209,7 +210,7 @@ export async function startExplorerServer(options: ExplorerServerOptions): Promi
         // Only the exact names of the in-memory manifest: nothing else can be reached.
         const file = runs.files.get(name);
         if (!file) throw new HttpError(404, 'not found');
-        send(res, 200, readFileSync(file), 'application/json', head);
+        send(res, 200, typeof file === 'string' ? readFileSync(file) : file, name.endsWith('.json') ? 'application/json' : 'application/octet-stream', head);
         return;
       }
       if (path.startsWith('/models/') && modelDir) {
@@ -246,6 +247,19 @@ export async function startExplorerServer(options: ExplorerServerOptions): Promi
       server.close(() => ok());
     }),
   };
+}
+
+/**
+ * The images the explorer offers for run folders: the first `count` analysis images of the runs'
+ * data section (the test split; for an image folder, its first images), at the AE's size.
+ */
+export async function dataTestSet(data: DataConfig, count: number): Promise<() => Uint8Array> {
+  const { analysisImages } = await import('../pipeline/analysis-loader.ts');
+  const ds = await analysisImages(data, count);
+  const what = data.dataset === 'folder'
+    ? `image folder ${data.folder}, first ${Math.min(count, ds.shape[0])} images (sorted by path) at ${ds.shape[1]}×${ds.shape[2]}`
+    : `${data.dataset} test split, first ${Math.min(count, ds.shape[0])} images at ${ds.shape[1]}×${ds.shape[2]}`;
+  return () => encodeTestSet(ds, count, what);
 }
 
 /** The ColorMNIST test subset the explorer shows: the first `count` images of the frozen test split. */

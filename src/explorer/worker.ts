@@ -11,9 +11,11 @@ import { availableBackends, engineInfo, initEngine, tf } from '../engine/index.t
 import { Random } from '../engine/random.ts';
 import type { ImageDataset } from '../data/dataset.ts';
 import { parseModelText } from '../pipeline/model-text.ts';
-import type { ZooFileEntry, ZooManifest } from '../zoo/manifest.ts';
+import type { ZooFileEntry } from '../zoo/manifest.ts';
 import { ZOO_FORMAT } from '../zoo/manifest.ts';
-import { splittableStages, type Greybox } from '../models/greybox.ts';
+import type { ExplorerManifest } from './manifest.ts';
+import { loadExternalModel, studiedClassifier, type StudiedModel } from './studied-model.ts';
+import { splittableStages } from '../models/greybox.ts';
 import type { Autoencoder } from '../models/autoencoder.ts';
 import type { StagedClassifier } from '../models/classifier.ts';
 import type { ConditionalINN } from '../flows/cinn.ts';
@@ -46,14 +48,15 @@ interface Snapshot {
 }
 
 interface State {
-  manifest: ZooManifest;
+  manifest: ExplorerManifest;
   test: TestSet;
   /** The test images plus two slots for the page's own images. */
   work: ImageDataset;
   /** The test images only (a view of `work`). */
   testData: ImageDataset;
   ae: Autoencoder | null;
-  classifier: StagedClassifier | null;
+  /** The model under study (our classifier or a model inntrospect did not train). */
+  model: StudiedModel | null;
   layers: AnalysedLayer[];
   e: SemanticINN | null;
   snapshots: Snapshot[];
@@ -87,14 +90,19 @@ async function fetchText(url: string, what: string): Promise<Uint8Array<ArrayBuf
   return new Uint8Array(await response.arrayBuffer());
 }
 
-/** The file's text after checking its sha256 against the manifest. */
-async function fetchVerified(entry: ZooFileEntry): Promise<string> {
+/** The file's bytes after checking its sha256 against the manifest. */
+async function fetchVerifiedBytes(entry: ZooFileEntry): Promise<Uint8Array<ArrayBuffer>> {
   const bytes = await fetchText(modelUrl(entry.file), entry.file);
   const actual = hex(await crypto.subtle.digest('SHA-256', bytes));
   if (actual !== entry.sha256) {
     throw new Error(`${entry.file} does not match manifest.json (sha256 ${actual.slice(0, 12)}…, expected ${entry.sha256.slice(0, 12)}…): it was modified or corrupted — restore it (git checkout) or rerun 'inntrospect reproduce'`);
   }
-  return new TextDecoder().decode(bytes);
+  return bytes;
+}
+
+/** The file's text after checking its sha256 against the manifest. */
+async function fetchVerified(entry: ZooFileEntry): Promise<string> {
+  return new TextDecoder().decode(await fetchVerifiedBytes(entry));
 }
 
 async function loadEntry(entry: ZooFileEntry, kind: 'autoencoder' | 'classifier' | 'cinn' | 'iin', role: string, statuses: ModelStatus[]): Promise<unknown> {
@@ -114,15 +122,40 @@ async function loadEntry(entry: ZooFileEntry, kind: 'autoencoder' | 'classifier'
   }
 }
 
+/** The model under study: inntrospect's classifier, or a model it did not train (`manifest.model`). */
+async function loadStudiedModel(manifest: ExplorerManifest, classNames: string[], statuses: ModelStatus[]): Promise<StudiedModel | null> {
+  if (manifest.classifier) {
+    const classifier = await loadEntry(manifest.classifier, 'classifier', 'classifier', statuses) as StagedClassifier | null;
+    return classifier ? studiedClassifier(classifier, classNames) : null;
+  }
+  const entry = manifest.model;
+  if (!entry) {
+    statuses.push({ role: 'model under study', file: '–', ok: false, error: 'manifest.json names neither a classifier nor a model' });
+    return null;
+  }
+  const t0 = performance.now();
+  const role = `model under study (${entry.spec})`;
+  progress(`loading ${role}`);
+  try {
+    const [json, weights] = await Promise.all([fetchVerified(entry.json), fetchVerifiedBytes(entry.weights)]);
+    const { model, notes } = await loadExternalModel(entry, json, weights);
+    statuses.push({ role, file: `${entry.json.file} + ${entry.weights.file}`, ok: true, millis: Math.round(performance.now() - t0), ...(notes.length ? { note: notes.join(' ') } : {}) });
+    return model;
+  } catch (error) {
+    statuses.push({ role, file: entry.json.file, ok: false, error: error instanceof Error ? error.message : String(error) });
+    return null;
+  }
+}
+
 function images(a: ImageArray | tf.Tensor): Images {
   if (a instanceof tf.Tensor) return { data: Float32Array.from(a.dataSync()), shape: a.shape.slice() as Images['shape'] };
   return { data: a.data, shape: a.shape };
 }
 
-function predictions(classifier: StagedClassifier | null, x: tf.Tensor): Prediction[] | null {
-  if (!classifier) return null;
+function predictions(model: { logits(x: tf.Tensor): tf.Tensor2D } | null, x: tf.Tensor): Prediction[] | null {
+  if (!model) return null;
   return scoped(() => {
-    const logits = classifier.logits(x);
+    const logits = model.logits(x);
     const k = logits.shape[1];
     const values = logits.dataSync();
     return Array.from({ length: logits.shape[0] }, (_, i) => predictionFromLogits(values.subarray(i * k, (i + 1) * k)));
@@ -141,12 +174,12 @@ async function init(backend: string): Promise<InitResult> {
   const statuses: ModelStatus[] = [];
   const base: InitResult = {
     backend: info.backend + backendNote, backends: availableBackends(), simd: info.simd, title: '', description: '', models: statuses,
-    layers: [], factors: [], classNames: [], hasClassifier: false, hasAutoencoder: false, snapshots: [], dynamicsLayer: null, testSet: null, fatal: null,
+    layers: [], factors: [], classNames: [], outputNames: [], modelName: '', modelInput: '', hasClassifier: false, hasAutoencoder: false, snapshots: [], dynamicsLayer: null, testSet: null, fatal: null,
   };
-  let manifest: ZooManifest;
+  let manifest: ExplorerManifest;
   try {
     progress('reading manifest.json');
-    manifest = JSON.parse(new TextDecoder().decode(await fetchText('/models/manifest.json', 'manifest.json'))) as ZooManifest;
+    manifest = JSON.parse(new TextDecoder().decode(await fetchText('/models/manifest.json', 'manifest.json'))) as ExplorerManifest;
     if (manifest.format !== ZOO_FORMAT) throw new Error(`manifest.json: unknown format '${String(manifest.format)}' (expected ${ZOO_FORMAT})`);
   } catch (error) {
     return { ...base, fatal: `The model folder has no readable zoo manifest: ${error instanceof Error ? error.message : String(error)}` };
@@ -169,20 +202,19 @@ async function init(backend: string): Promise<InitResult> {
   const testData: ImageDataset = { ...work, images: work.images.subarray(0, n * h * w * c), shape: [n, h, w, c], labels: work.labels.subarray(0, n) };
 
   const ae = await loadEntry(manifest.ae, 'autoencoder', 'autoencoder', statuses) as Autoencoder | null;
-  const classifier = await loadEntry(manifest.classifier, 'classifier', 'classifier', statuses) as StagedClassifier | null;
+  const model = await loadStudiedModel(manifest, test.classNames, statuses);
   const layers: AnalysedLayer[] = [];
-  const splittable = classifier ? splittableStages({ name: 'classifier', inputShape: classifier.inputShape, stages: classifier.stages }) : null;
   for (const [layer, entry] of Object.entries(manifest.cinn)) {
     const role = `t (layer ${layer})`;
-    if (!splittable) {
-      statuses.push({ role, file: entry.file, ok: false, error: 'needs the classifier, which did not load' });
+    if (!model) {
+      statuses.push({ role, file: entry.file, ok: false, error: 'needs the model under study, which did not load' });
       continue;
     }
     const t = await loadEntry(entry, 'cinn', role, statuses) as ConditionalINN | null;
     if (!t) continue;
-    let gb: Greybox;
+    let gb: ReturnType<StudiedModel['layer']>;
     try {
-      gb = splittable.split(layer);
+      gb = model.layer(layer);
       const expected = JSON.stringify(t.cfg.conditionShape);
       if (JSON.stringify(gb.zShape) !== expected) throw new Error(`t expects z of shape [${t.cfg.conditionShape.join(', ')}], layer '${layer}' gives [${gb.zShape.join(', ')}]`);
     } catch (error) {
@@ -205,11 +237,11 @@ async function init(backend: string): Promise<InitResult> {
   }));
   const dynamicsLayer = dynamics.length > 0 && manifest.dynamicsLayer ? manifest.dynamicsLayer : null;
   // Input side first, whatever order the manifest lists the t's in.
-  if (classifier) {
-    const order = ['input', ...classifier.stages.map((st) => st.name)];
+  if (model) {
+    const order = model.layerOrder();
     layers.sort((x, y) => order.indexOf(x.name) - order.indexOf(y.name));
   }
-  state = { manifest, test, work, testData, ae, classifier, layers, e, snapshots, dynamicsLayer, randomPairs: new Map(), statuses };
+  state = { manifest, test, work, testData, ae, model, layers, e, snapshots, dynamicsLayer, randomPairs: new Map(), statuses };
   progress('ready');
   return {
     ...base,
@@ -218,7 +250,10 @@ async function init(backend: string): Promise<InitResult> {
     layers: layers.map((l) => l.name),
     factors: e ? e.factorNames.slice(0, -1) : [],
     classNames: test.classNames,
-    hasClassifier: classifier !== null,
+    outputNames: model?.outputNames ?? [],
+    modelName: model?.name ?? '',
+    modelInput: model?.input ?? '',
+    hasClassifier: model !== null,
     hasAutoencoder: ae !== null,
     snapshots: snapshots.map((s) => ({ step: s.step, accuracy: s.accuracy })),
     dynamicsLayer,
@@ -236,9 +271,9 @@ function needAe(s: State): Autoencoder {
   return s.ae;
 }
 
-function needClassifier(s: State): StagedClassifier {
-  if (!s.classifier) throw new Error('this needs the classifier, which did not load (see the model list)');
-  return s.classifier;
+function needModel(s: State): StudiedModel {
+  if (!s.model) throw new Error('this needs the model under study, which did not load (see the model list)');
+  return s.model;
 }
 
 function needE(s: State): SemanticINN {
@@ -260,10 +295,10 @@ function place(s: State, ref: ImageRef, slot: 0 | 1): number {
 }
 
 function context(s: State): AnalysisContext {
-  const classifier = s.classifier;
+  const model = s.model;
   return {
-    ae: needAe(s), layers: s.layers, data: s.work, e: s.e ?? undefined, modelName: 'classifier',
-    classify: classifier ? (x) => classifier.logits(x) : undefined,
+    ae: needAe(s), layers: s.layers, data: s.work, e: s.e ?? undefined, modelName: model?.name ?? 'model',
+    classify: model ? (x) => model.logits(x) : undefined,
   };
 }
 
@@ -284,7 +319,7 @@ function represent(r: Extract<Request, { type: 'represent' }>): RepresentResult 
     randomPairs = randomPairCosine({ ...context(s), data: s.testData }, layer.phi, 64, new Random(7));
     s.randomPairs.set(r.layer, randomPairs);
   }
-  const prediction = scoped(() => predictions(s.classifier, imagesTensor(s.work, [index]))?.[0] ?? null);
+  const prediction = scoped(() => predictions(s.model, imagesTensor(s.work, [index]))?.[0] ?? null);
   const [, h, w] = result.varianceMapShape;
   let varianceMax = 0;
   for (const v of result.varianceMaps) varianceMax = Math.max(varianceMax, v);
@@ -306,7 +341,7 @@ function represent(r: Extract<Request, { type: 'represent' }>): RepresentResult 
 function attack(r: Extract<Request, { type: 'attack' }>): AttackResult {
   const s = ready();
   const t0 = performance.now();
-  const classifier = needClassifier(s);
+  const classifier = needModel(s);
   const index = place(s, r.image, 0);
   const ctx = context(s);
   // A confident classifier's softmax is saturated: the loss gradient shrinks to ~1e-17, and the
@@ -347,8 +382,8 @@ function mix(r: Extract<Request, { type: 'mix' }>): MixResult {
   const b = place(s, r.b, 1);
   const m = imageMixing(context(s), { layer: r.layer, invarianceIndices: [a, b], representationIndices: [a, b] });
   const p = scoped(() => ({
-    inputs: predictions(s.classifier, imagesTensor(s.work, [a, b])),
-    mixed: predictions(s.classifier, tf.tensor4d(m.mixed.data, m.mixed.shape)),
+    inputs: predictions(s.model, imagesTensor(s.work, [a, b])),
+    mixed: predictions(s.model, tf.tensor4d(m.mixed.data, m.mixed.shape)),
   }));
   return {
     layer: r.layer, a: images(sliceImages(m.invarianceImages, 0, 1)), b: images(sliceImages(m.invarianceImages, 1, 2)), mixed: images(m.mixed),
@@ -385,7 +420,7 @@ function edit(r: Extract<Request, { type: 'edit' }>): EditResult {
     const rec = ae.decode(encodeMean(ae, x));
     return {
       factor: r.factor, input: images(x), reconstruction: images(rec), partner: images(xp), walk: images(walk), alphas,
-      predictions: { input: predictions(s.classifier, x)?.[0] ?? null, walk: predictions(s.classifier, walk) },
+      predictions: { input: predictions(s.model, x)?.[0] ?? null, walk: predictions(s.model, walk) },
       millis: performance.now() - t0,
     };
   });

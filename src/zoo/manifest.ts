@@ -11,8 +11,8 @@ export interface ZooFileEntry {
   file: string;
   sha256: string;
   bytes: number;
-  /** What the file holds: autoencoder, classifier, cinn, iin. */
-  kind: 'autoencoder' | 'classifier' | 'cinn' | 'iin';
+  /** What the file holds: autoencoder, classifier, cinn, iin; 'model' for a model inntrospect did not train (explorer on run folders). */
+  kind: 'autoencoder' | 'classifier' | 'cinn' | 'iin' | 'model';
   metrics: Record<string, number>;
 }
 

@@ -2,7 +2,8 @@
 // MobileNetV2 of the npm package nsfwjs, analysed at two layers on real photographs (the sample
 // images of Debian's python3-skimage, copied and resized into a temp folder by the setup):
 // AE training, t at two layers, iin from a pair file and from sub-folder labels, sampling, an
-// FGSM view, and the report when `inntrospect report` is registered. Then the errors a user hits.
+// FGSM view, the report when `inntrospect report` is registered, and the explorer on the same run
+// folders in Chromium (represent, attack, semantic edit). Then the errors a user hits.
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,6 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makePhotoFolder } from './photos.ts';
 import { writeGraphModel, writeLayersModel } from './fixtures.ts';
+import { initEngine } from '../../src/engine/index.ts';
+import { ensureExplorerBuilt } from '../../src/explorer/build.ts';
+import { virtualZooFromRuns } from '../../src/explorer/run-sources.ts';
+import { dataTestSet, startExplorerServer } from '../../src/explorer/server.ts';
+import { assertNonBlank, closeBrowser, consoleErrors, done, launchBrowser, openPage, setControl, skipReason, waitDone } from '../explorer/page-driver.ts';
 
 const CLI = ['bin/inntrospect.js'];
 
@@ -31,10 +37,13 @@ const runs = join(work, 'runs');
 let photos = '';
 let aeRun = '';
 const cinnRuns: string[] = [];
+let iinRun = '';
 const timings: Record<string, number> = {};
 
 describe('bring your own model: nsfwjs MobileNetV2 on skimage photographs (tiny)', () => {
   before(async () => {
+    // This process builds small models for the error cases (and the explorer's modules pick the engine).
+    await initEngine();
     photos = await makePhotoFolder(96);
     const ae = cli(['train', 'ae', '--preset', 'tiny', '--data', photos, '--runs', runs, '--name', 'ae', '--train.batchSize=4', '--data.size=32']);
     assert.equal(ae.status, 0, ae.stderr);
@@ -75,7 +84,8 @@ describe('bring your own model: nsfwjs MobileNetV2 on skimage photographs (tiny)
     writeFileSync(file, JSON.stringify(attributes));
     const e = cli(['train', 'iin', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--pairs', file, '--runs', runs, '--name', 'iin', '--batchSize=4', '--steps=6', '--data.size=32']);
     assert.equal(e.status, 0, e.stderr);
-    const model = JSON.parse(readFileSync(join(lastJson(e.stdout)['run'] as string, 'model.json'), 'utf8'));
+    iinRun = lastJson(e.stdout)['run'] as string;
+    const model = JSON.parse(readFileSync(join(iinRun, 'model.json'), 'utf8'));
     assert.match(JSON.stringify(model), /"subject","setting","residual"/);
     const byLabel = cli(['train', 'iin', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--runs', runs, '--name', 'iin-labels', '--batchSize=4', '--steps=4', '--data.size=32']);
     assert.equal(byLabel.status, 0, byLabel.stderr);
@@ -104,6 +114,57 @@ describe('bring your own model: nsfwjs MobileNetV2 on skimage photographs (tiny)
     // FGSM through preprocess and MobileNetV2 raises the model's loss.
     assert.ok(an.loss.adversarial > an.loss.clean, JSON.stringify(an.loss));
     assert.ok(an.layers.every((l) => Number.isFinite(l.representationChange) && l.representationChange > 0));
+  });
+
+  test('the explorer on the same run folders: MobileNetV2 loaded in the page, photos, samples, FGSM, a semantic edit', { skip: skipReason(), timeout: 300_000 }, async () => {
+    const started = Date.now();
+    const runs = await virtualZooFromRuns([...cinnRuns, iinRun]);
+    // The model inntrospect did not train is repacked into one model.json + one weights file, checksummed.
+    assert.equal(runs.manifest.classifier, undefined);
+    assert.equal(runs.manifest.model?.spec, MODEL);
+    assert.equal(runs.manifest.model?.format, 'layers');
+    assert.deepEqual(Object.keys(runs.manifest.cinn).sort(), [...LAYERS].sort());
+    assert.equal(runs.data.dataset, 'folder');
+    const build = await ensureExplorerBuilt(join(work, 'build'));
+    const server = await startExplorerServer({ runs, buildDir: build.dir, port: 0, testSet: await dataTestSet(runs.data, 12) });
+    await launchBrowser();
+    try {
+      const p = await openPage(server.url);
+      const init = await p.evaluate(() => window.explorer.init!);
+      assert.equal(await p.evaluate(() => window.explorer.fatal), null);
+      assert.deepEqual(init.models.filter((m) => !m.ok), []);
+      assert.deepEqual(init.layers, LAYERS);
+      assert.deepEqual(init.outputNames, ['Drawing', 'Hentai', 'Neutral', 'Porn', 'Sexy']);
+      assert.match(init.modelInput, /^224×224×3, values in \[0, 1\], outputs probabilities$/);
+      assert.deepEqual(init.testSet!.images.shape, [12, 32, 32, 3]);
+      assert.deepEqual(init.factors, ['subject', 'setting']);
+      await waitDone(p, 'represent', 0);
+      await assertNonBlank(p, '[data-testid=represent-output]', 3);
+      const represent = await p.evaluate(() => window.explorer.last['represent'] as { prediction: { probabilities: number[] } | null });
+      // The page's prediction is MobileNetV2's own softmax output (log-probabilities re-normalised).
+      assert.equal(represent.prediction?.probabilities.length, 5);
+      assert.ok(Math.abs(represent.prediction!.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-4);
+      let n = await done(p, 'represent');
+      await setControl(p, 'layer', 'block_6_project_BN');
+      await waitDone(p, 'represent', n);
+      await p.click('[data-testid=tab-attack]');
+      await waitDone(p, 'attack', 0);
+      n = await done(p, 'attack');
+      await setControl(p, 'epsilon', '0.1');
+      await waitDone(p, 'attack', n);
+      const attack = await p.evaluate(() => window.explorer.last['attack'] as { linf: number; layers: { layer: string }[] });
+      assert.ok(attack.linf > 0.09, `FGSM through preprocess and MobileNetV2 moved the image by only ${attack.linf}`);
+      assert.deepEqual(attack.layers.map((l) => l.layer), LAYERS);
+      await p.click('[data-testid=tab-edit]');
+      await waitDone(p, 'edit', 0);
+      await assertNonBlank(p, '[data-testid=edit-output]', 3 + 7);
+      await p.close();
+    } finally {
+      await closeBrowser();
+      await server.close();
+    }
+    assert.deepEqual(consoleErrors, []);
+    timings['explorer'] = (Date.now() - started) / 1000;
   });
 
   test('report, when the command is registered', (t) => {
@@ -162,6 +223,8 @@ describe('bring your own model: errors say what to do', () => {
     const run = lastJson(r.stdout)['run'] as string;
     const s = cli(['sample', run, '--layer', 'relu', '--images', '12', '--count', '2', '--samples', '2', '-o', join(dir, 'graph-sample')]);
     assert.equal(s.status, 0, s.stderr);
+    // The analysis commands print the adapter's notes as training does.
+    assert.match(s.stderr, /note: .*no model-card\.json gives the input value range; assuming pixels in \[0, 1\]/);
     assert.ok(existsSync(join(dir, 'graph-sample', 'samples-relu.png')));
     const a = cli(['attack', run, '--images', '12', '--count', '2', '-o', join(dir, 'graph-attack')]);
     assert.equal(a.status, 0, a.stderr);

@@ -11,95 +11,22 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { initEngine } from '../../src/engine/index.ts';
 import { reproduceColorMnist } from '../../src/zoo/reproduce.ts';
 import { ensureExplorerBuilt } from '../../src/explorer/build.ts';
-import { colorMnistTestSet, startExplorerServer, type ExplorerServer } from '../../src/explorer/server.ts';
+import { colorMnistTestSet, dataTestSet, startExplorerServer, type ExplorerServer } from '../../src/explorer/server.ts';
 import { virtualZooFromRuns } from '../../src/explorer/run-sources.ts';
-
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
-
-function skipReason(): string | false {
-  try {
-    readFileSync(CHROMIUM, { flag: 'r' }).subarray(0, 1);
-    return false;
-  } catch {
-    return `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
-  }
-}
+import {
+  assertNonBlank, canvasSpread, closeBrowser, consoleErrors, done, launchBrowser, openPage, setControl, shot as saveShot, skipReason, waitDone,
+} from './page-driver.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'inntrospect-explorer-'));
 const shots = join(root, 'screenshots');
-let browser: Browser;
 let server: ExplorerServer;
 let page: Page;
-const consoleErrors: string[] = [];
-
-async function openPage(url: string): Promise<Page> {
-  const p = await browser.newPage({ viewport: { width: 1280, height: 1300 } });
-  p.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') consoleErrors.push(`${m.type()}: ${m.text()}`); });
-  p.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
-  p.on('requestfailed', (r) => consoleErrors.push(`request failed: ${r.url()}`));
-  // Everything comes from the explorer's own server (no CDN, no fonts, nothing external).
-  p.on('request', (r) => { if (!r.url().startsWith(url)) consoleErrors.push(`request outside the server: ${r.url()}`); });
-  await p.goto(url);
-  await p.waitForFunction(() => window.explorer?.ready || window.explorer?.fatal, null, { timeout: 120_000 });
-  return p;
-}
-
-/** Waits until `mode` has completed more than `before` requests; fails with the mode's error text. */
-async function waitDone(p: Page, mode: string, before: number, status = mode): Promise<void> {
-  await p.waitForFunction(([m, n, s]) => (window.explorer.done[m!] ?? 0) > Number(n) || document.querySelector(`[data-testid=${s}-status].error`) !== null, [mode, String(before), status], { timeout: 120_000 });
-  const error = await p.evaluate((s) => document.querySelector(`[data-testid=${s}-status].error`)?.textContent ?? null, status);
-  assert.equal(error, null, `${mode}: ${error}`);
-}
-
-function done(p: Page, mode: string): Promise<number> {
-  return p.evaluate((m) => window.explorer.done[m] ?? 0, mode);
-}
-
-/** Sets an input's value and fires 'input' and 'change' as a user would. */
-async function setControl(p: Page, testid: string, value: string): Promise<void> {
-  await p.evaluate(([id, v]) => {
-    const input = document.querySelector(`[data-testid=${id}]`) as HTMLInputElement | HTMLSelectElement;
-    input.value = v!;
-    input.dispatchEvent(new Event('input', { bubbles: true }));
-    input.dispatchEvent(new Event('change', { bubbles: true }));
-  }, [testid, value]);
-}
-
-/** For each canvas under the selector: the standard deviation of its pixel values (0 = blank). */
-function canvasSpread(p: Page, selector: string): Promise<number[]> {
-  return p.evaluate((sel) => Array.from(document.querySelectorAll(`${sel} canvas`)).map((c) => {
-    // Read through a copy made for readback, so the page's own canvases are never read back
-    // (Chromium warns about repeated getImageData on a canvas without willReadFrequently).
-    const canvas = c as HTMLCanvasElement;
-    const copy = document.createElement('canvas');
-    copy.width = canvas.width;
-    copy.height = canvas.height;
-    const ctx = copy.getContext('2d', { willReadFrequently: true })!;
-    ctx.drawImage(canvas, 0, 0);
-    const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-    let s = 0;
-    let s2 = 0;
-    let n = 0;
-    for (let i = 0; i < d.length; i += 4) for (let k = 0; k < 3; k++) { s += d[i + k]!; s2 += d[i + k]! ** 2; n++; }
-    return Math.sqrt(Math.max(0, s2 / n - (s / n) ** 2));
-  }), selector);
-}
-
-async function assertNonBlank(p: Page, selector: string, atLeast: number): Promise<void> {
-  const spread = await canvasSpread(p, selector);
-  assert.ok(spread.length >= atLeast, `${selector}: ${spread.length} canvases, expected ≥ ${atLeast}`);
-  assert.ok(spread.every((s) => s > 1), `${selector}: blank canvases (pixel std ${spread.map((s) => s.toFixed(1)).join(', ')})`);
-}
-
-async function shot(p: Page, name: string): Promise<void> {
-  await p.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-}
+const shot = (p: Page, name: string) => saveShot(p, shots, name);
 
 describe('explorer in Chromium', { skip: skipReason(), timeout: 600_000 }, () => {
   before(async () => {
@@ -112,13 +39,13 @@ describe('explorer in Chromium', { skip: skipReason(), timeout: 600_000 }, () =>
     }
     const build = await ensureExplorerBuilt(join(root, 'build'));
     server = await startExplorerServer({ modelDir: join(root, 'zoo'), buildDir: build.dir, port: 0, testSet: await colorMnistTestSet(128) });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    await launchBrowser();
     page = await openPage(server.url);
     process.stdout.write(`# explorer screenshots: ${shots}\n`);
   });
 
   after(async () => {
-    await browser?.close();
+    await closeBrowser();
     await server?.close();
   });
 
@@ -308,10 +235,12 @@ describe('explorer in Chromium', { skip: skipReason(), timeout: 600_000 }, () =>
   });
 
   test('run folders instead of a zoo: the same pipeline, gathered from the reproduction\'s runs', { skip: process.env['INNTROSPECT_EXPLORER_ZOO'] ? 'uses the runs of a tiny reproduction' : false }, async () => {
-    const runs = virtualZooFromRuns([join(root, 'runs')]);
+    const runs = await virtualZooFromRuns([join(root, 'runs')]);
     assert.deepEqual(Object.keys(runs.manifest.cinn).sort(), ['conv0', 'conv2', 'logits', 'z']);
     assert.equal(runs.manifest.snapshots.length, 4);
-    const other = await startExplorerServer({ runs, buildDir: join(root, 'build'), port: 0, testSet: await colorMnistTestSet(32) });
+    // The runs' own data section gives the images: the same ColorMNIST test split as a zoo's.
+    assert.equal(runs.data.dataset, 'colormnist');
+    const other = await startExplorerServer({ runs, buildDir: join(root, 'build'), port: 0, testSet: await dataTestSet(runs.data, 32) });
     try {
       const p = await openPage(other.url);
       const init = await p.evaluate(() => window.explorer.init!);
