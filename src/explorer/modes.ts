@@ -101,7 +101,7 @@ function missing(app: App, needs: { ae?: boolean; classifier?: boolean; layers?:
   if (needs.classifier && !i.hasClassifier) return 'This mode needs the classifier, which did not load (see the model list above).';
   if (needs.layers && i.layers.length === 0) return 'This mode needs at least one t, and none loaded (see the model list above).';
   if (needs.e && i.factors.length === 0) return 'This mode needs the semantic INN e, which did not load (see the model list above).';
-  if (needs.snapshots && i.snapshots.length === 0) return 'The zoo has no classifier snapshots.';
+  if (needs.snapshots && i.snapshots.length === 0) return "No classifier snapshots: training dynamics needs the checkpoints that 'inntrospect train classifier' saves (a zoo made by 'inntrospect reproduce' has them; a model inntrospect did not train has none).";
   return null;
 }
 

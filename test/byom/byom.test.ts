@@ -12,7 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makePhotoFolder } from './photos.ts';
 import { writeGraphModel, writeLayersModel } from './fixtures.ts';
-import { initEngine } from '../../src/engine/index.ts';
+import { createHash } from 'node:crypto';
+import { initEngine, tf } from '../../src/engine/index.ts';
+import { loadExternalModel } from '../../src/explorer/studied-model.ts';
+import { openModelUnderStudy } from '../../src/pipeline/external-model.ts';
 import { ensureExplorerBuilt } from '../../src/explorer/build.ts';
 import { virtualZooFromRuns } from '../../src/explorer/run-sources.ts';
 import { dataTestSet, startExplorerServer } from '../../src/explorer/server.ts';
@@ -39,6 +42,7 @@ let aeRun = '';
 const cinnRuns: string[] = [];
 let iinRun = '';
 const timings: Record<string, number> = {};
+let graphRun = '';
 
 describe('bring your own model: nsfwjs MobileNetV2 on skimage photographs (tiny)', () => {
   before(async () => {
@@ -229,6 +233,31 @@ describe('bring your own model: errors say what to do', () => {
     const a = cli(['attack', run, '--images', '12', '--count', '2', '-o', join(dir, 'graph-attack')]);
     assert.equal(a.status, 0, a.stderr);
     assert.deepEqual((lastJson(a.stdout) as { layers: { layer: string }[] }).layers.map((l) => l.layer), ['relu']);
+ 
+    graphRun = run;
+  });
+
+  test("the explorer's files for a graph model: repacked, checksummed, and the worker's loader gives the CLI's Φ and f", async () => {
+    assert.ok(graphRun, 'needs the graph-model run of the previous test');
+    const runs = await virtualZooFromRuns([graphRun]);
+    const entry = runs.manifest.model!;
+    assert.equal(entry.format, 'graph');
+    assert.equal(runs.manifest.classifier, undefined);
+    const json = runs.files.get(entry.json.file) as Uint8Array;
+    const weights = runs.files.get(entry.weights.file) as Uint8Array;
+    assert.equal(createHash('sha256').update(json).digest('hex'), entry.json.sha256);
+    assert.equal(createHash('sha256').update(weights).digest('hex'), entry.weights.sha256);
+    // The page's loader (browser-safe code, run here in Node) against the CLI's adapter.
+    const { model: inPage, notes } = await loadExternalModel(entry, new TextDecoder().decode(json), weights);
+    assert.match(notes.join(' '), /no model-card\.json gives the input value range/);
+    const cliModel = await openModelUnderStudy(JSON.parse(readFileSync(join(graphRun, 'config.json'), 'utf8')).model);
+    const x = tf.randomUniform([3, 32, 32, 3], -1, 1, 'float32', 5);
+    const dz = tf.tidy(() => tf.max(tf.abs(tf.sub(inPage.layer('relu').phi(x), cliModel.layer('relu').phi(x)))).dataSync()[0]!);
+    const df = tf.tidy(() => tf.max(tf.abs(tf.sub(inPage.logits(x), cliModel.classify(x)))).dataSync()[0]!);
+    assert.ok(dz < 1e-6 && df < 1e-6, `page vs CLI: Φ ${dz}, f ${df}`);
+    tf.dispose(x);
+    inPage.dispose();
+    cliModel.dispose();
   });
 
   test('a model card that contradicts the model is refused, naming the field', async () => {
