@@ -12,7 +12,7 @@ import { splittableStages } from '../models/greybox.ts';
 import { splittableLayersModel } from '../models/layers-model.ts';
 import type { StagedClassifier } from '../models/classifier.ts';
 import {
-  cardFromInputShape, completeCard, describeCard, graphModelInputCard, graphNodes, layersModelOutputKind,
+  completeCard, describeCard, graphModelInputCard, graphNodes, layersModelCard,
   modelUnderStudyFromGraph, modelUnderStudyFromSplittable, type ModelCard, type ModelUnderStudy,
 } from '../models/model-under-study.ts';
 import type { ExternalModelEntry } from './manifest.ts';
@@ -98,10 +98,7 @@ export async function loadExternalModel(entry: ExternalModelEntry, jsonText: str
   }
   const layers = await tfl.loadLayersModel(handler);
   try {
-    const fromModel = cardFromInputShape(layers.inputs[0]!.shape);
-    const output = layersModelOutputKind(layers);
-    if (output) fromModel.output = output;
-    const { card, cardSource } = completeCard(fromModel, fromFiles, entry.spec, notes);
+    const { card, cardSource } = layersModelCard(layers, fromFiles, entry.spec, notes);
     const splittable = splittableLayersModel(layers, entry.spec);
     const kind = entry.cardSource.startsWith('zoo') ? 'zoo' : 'layers';
     return { model: studiedExternal(modelUnderStudyFromSplittable({ spec: entry.spec, kind, card, cardSource: entry.cardSource || cardSource, notes }, splittable, () => layers.dispose())), notes };

@@ -218,6 +218,14 @@ export function layersModelOutputKind(model: tfl.LayersModel): OutputKind | unde
   return last.getClassName() === 'Softmax' || config.activation === 'softmax' ? 'probabilities' : undefined;
 }
 
+/** The card of a Layers model: its input shape and softmax ending, completed by what its files say. */
+export function layersModelCard(model: tfl.LayersModel, fromFile: Partial<ModelCard> | null, source: string, notes: string[]): { card: ModelCard; cardSource: string } {
+  const fromModel = cardFromInputShape(model.inputs[0]!.shape);
+  const output = layersModelOutputKind(model);
+  if (output) fromModel.output = output;
+  return completeCard(fromModel, fromFile, source, notes);
+}
+
 /** Describes the model's input for messages: '224×224×3, [0, 1], mean/std'. */
 export function describeCard(card: ModelCard): string {
   return `${card.inputSize.join('×')}×${card.channels}, values in [${card.valueRange.join(', ')}]${card.mean || card.std ? ', mean/std normalised' : ''}`;

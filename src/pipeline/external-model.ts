@@ -20,7 +20,7 @@ import * as tfl from '@tensorflow/tfjs';
 import { splittableStages } from '../models/greybox.ts';
 import { fileIOHandler, loadSplittableModel, modelJsonPath, weightBytes, ZOO, zooArtifacts } from '../models/layers-model-node.ts';
 import {
-  cardFromInputShape, completeCard, graphModelInputCard, graphNodes, isGraphModelJson, layersModelOutputKind,
+  completeCard, graphModelInputCard, graphNodes, isGraphModelJson, layersModelCard, layersModelOutputKind,
   MODEL_CARD_FILE, modelUnderStudyFromGraph, modelUnderStudyFromSplittable, parseModelCard,
   type ModelCard, type ModelUnderStudy,
 } from '../models/model-under-study.ts';
@@ -168,24 +168,12 @@ export async function openModelUnderStudy(spec: string): Promise<ModelUnderStudy
     const card: ModelCard = { inputSize: [zoo.inputShape[0], zoo.inputShape[1]], channels: 3, valueRange: zoo.inputRange, classNames: zoo.classNames, output: layersModelOutputKind(model) ?? 'logits' };
     return finish(modelUnderStudyFromSplittable({ spec, kind: 'zoo', card, cardSource: `zoo (${zoo.package})`, notes }, splittable, () => model.dispose()));
   }
-  if (!existsSync(spec)) {
-    throw new Error(`model '${spec}' does not exist; give an inntrospect classifier (run folder or model file), a folder with a TensorFlow.js model.json, or a zoo id (${Object.keys(ZOO).join(', ')})`);
-  }
-  const jsonPath = modelJsonPath(spec);
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(readFileSync(jsonPath, 'utf8')) as Record<string, unknown>;
-  } catch (error) {
-    throw new Error(`${jsonPath}: not valid JSON (${(error as Error).message})`);
-  }
+  const { jsonPath, json } = readModelJson(spec);
   if (isGraphModelJson(json)) return finish(await openGraphModel(spec, jsonPath, json, notes));
   const { model, splittable } = await loadSplittableModel(resolve(spec));
-  const fromModel = cardFromInputShape(model.inputs[0]!.shape);
-  const output = layersModelOutputKind(model);
-  if (output) fromModel.output = output;
   let completed;
   try {
-    completed = completeCard(fromModel, readCardFile(dirname(jsonPath)), jsonPath, notes);
+    completed = layersModelCard(model, readCardFile(dirname(jsonPath)), jsonPath, notes);
   } catch (error) {
     model.dispose();
     throw error;
@@ -193,19 +181,24 @@ export async function openModelUnderStudy(spec: string): Promise<ModelUnderStudy
   return finish(modelUnderStudyFromSplittable({ spec, kind: 'layers', card: completed.card, cardSource: completed.cardSource, notes }, splittable, () => model.dispose()));
 }
 
+/** The model.json a spec (folder or file) names, parsed; errors say what is missing or broken. */
+function readModelJson(spec: string): { jsonPath: string; json: Record<string, unknown> } {
+  if (!existsSync(spec)) {
+    throw new Error(`model '${spec}' does not exist; give an inntrospect classifier (run folder or model file), a folder with a TensorFlow.js model.json, or a zoo id (${Object.keys(ZOO).join(', ')})`);
+  }
+  const jsonPath = modelJsonPath(spec);
+  try {
+    return { jsonPath, json: JSON.parse(readFileSync(jsonPath, 'utf8')) as Record<string, unknown> };
+  } catch (error) {
+    throw new Error(`${jsonPath}: not valid JSON (${(error as Error).message})`);
+  }
+}
+
 /** Which kind of model a spec names, without loading it. */
 export function modelSpecKind(spec: string): 'inntrospect' | 'zoo' | 'layers' | 'graph' {
   if (isOwnModelFile(spec)) return 'inntrospect';
   if (ZOO[spec]) return 'zoo';
-  if (!existsSync(spec)) throw new Error(`model '${spec}' does not exist; give an inntrospect classifier (run folder or model file), a folder with a TensorFlow.js model.json, or a zoo id (${Object.keys(ZOO).join(', ')})`);
-  const jsonPath = modelJsonPath(spec);
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(readFileSync(jsonPath, 'utf8')) as Record<string, unknown>;
-  } catch (error) {
-    throw new Error(`${jsonPath}: not valid JSON (${(error as Error).message})`);
-  }
-  return isGraphModelJson(json) ? 'graph' : 'layers';
+  return isGraphModelJson(readModelJson(spec).json) ? 'graph' : 'layers';
 }
 
 /** A model the project did not train, as the explorer serves it: one model.json and one weights file. */
