@@ -344,11 +344,12 @@ function attack(r: Extract<Request, { type: 'attack' }>): AttackResult {
   const classifier = needModel(s);
   const index = place(s, r.image, 0);
   const ctx = context(s);
-  // A confident classifier's softmax is saturated: the loss gradient shrinks to ~1e-17, and the
-  // wasm backend's Sign kernel returns 0 below ~1e-7 (cpu returns ±1), so FGSM/PGD would not move
-  // at all. The attack's loss therefore uses logits / T with T = max(1, margin / 4), which keeps
-  // the arg-max (every prediction shown is the unscaled classifier's) and the gradient's
-  // direction of increasing loss, but makes its size representable.
+  // A confident model's softmax is saturated: the loss gradient shrinks like exp(−margin) (~1e-17
+  // for the zoo's classifier) and reaches exactly 0 in float32 once the margin passes ~100, where
+  // FGSM/PGD cannot move at all. The attack's loss therefore uses logits / T with
+  // T = max(1, margin / 4), which keeps the arg-max (every prediction shown is the unscaled
+  // model's) and the gradient's direction of increasing loss, but keeps its size representable.
+  // (It once also hid the wasm Sign kernel's 0 below 1e-7, fixed in src/engine since.)
   const temperature = scoped(() => {
     const l = Array.from(classifier.logits(imagesTensor(s.work, [index])).dataSync()).sort((a, b) => b - a);
     return Math.max(1, ((l[0] ?? 0) - (l[1] ?? 0)) / 4);
