@@ -9,7 +9,7 @@
  * Unlike convolving a zero-dilated dy, no multiply is spent on inserted zeros (4× fewer FLOPs at
  * stride 2). The phases are interleaved back with Pack + Reshape and cropped to the input size.
  */
-import { backend_util, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, env, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
 import { KernelScope, type WasmBackendLike } from './kernel-scope.ts';
 
 /** Inserts stride−1 zeros after every row/column of dy (NHWC); trailing zeros are cropped later. */
@@ -80,30 +80,89 @@ function spatialSubFilter(
   return out;
 }
 
-/** dx for a conv with the given geometry; `flipped` is the filter reversed in space, [KH, KW, Co, Ci]. */
+/**
+ * The stride² sub-filters of one filter (flipped in space, [taps, taps, Co, Ci]; null for a phase
+ * no tap reaches), in row-phase-major order.
+ */
+type SubFilters = Array<TensorInfo | null>;
+
+function makeSubFilters(scope: KernelScope, filter: TensorInfo, sh: number, sw: number): SubFilters {
+  const [kh, kw] = filter.shape as [number, number, number, number];
+  const flipped = scope.transpose(scope.run('Reverse', { x: filter }, { dims: [0, 1] }), [0, 1, 3, 2]);
+  if (sh === 1 && sw === 1) return [flipped];
+  return axisPhases(kh, sh).flatMap((rows) => axisPhases(kw, sw).map((cols) =>
+    rows.taps === 0 || cols.taps === 0 ? null : spatialSubFilter(scope, flipped, rows, cols, sh, sw)));
+}
+
+/**
+ * Sub-filters kept across calls, per filter tensor and stride. Inference (the explorer's decoder,
+ * sampling) calls conv2dTranspose with the same weights again and again; re-flipping and
+ * re-slicing a 4×4×128×256 filter, and letting XNNPACK re-pack each new sub-filter, cost ~28 of
+ * the ~31 ms such a call took. tfjs tensors are immutable (a variable's assign gives it a new
+ * dataId), so a filter's dataId identifies its values; the few most recent filters are kept and
+ * the oldest freed, which bounds the memory when training makes new weights every step.
+ */
+const PREPARED_FILTERS = 16;
+const prepared = new Map<object, { strides: string; backend: WasmBackendLike; subFilters: SubFilters }>();
+
+function release(entry: { backend: WasmBackendLike; subFilters: SubFilters }): void {
+  for (const f of entry.subFilters) if (f) entry.backend.disposeData(f.dataId);
+}
+
+function preparedSubFilters(scope: KernelScope, filter: TensorInfo, sh: number, sw: number): SubFilters {
+  // tfjs's debug and test modes count the backend's buffers around every kernel and call a kept
+  // one a leak, so there the sub-filters are made per call (and freed with the scope).
+  if (env().getBool('DEBUG') || env().getBool('IS_TEST')) return makeSubFilters(scope, filter, sh, sw);
+  const strides = `${sh},${sw}`;
+  const hit = prepared.get(filter.dataId);
+  if (hit && hit.strides === strides && hit.backend === scope.backend) {
+    // Most recently used last.
+    prepared.delete(filter.dataId);
+    prepared.set(filter.dataId, hit);
+    return hit.subFilters;
+  }
+  if (hit) {
+    release(hit);
+    prepared.delete(filter.dataId);
+  }
+  const subFilters = makeSubFilters(scope, filter, sh, sw).map((f) => (f ? scope.keep(f) : null));
+  prepared.set(filter.dataId, { strides, backend: scope.backend, subFilters });
+  while (prepared.size > PREPARED_FILTERS) {
+    const [oldest, entry] = prepared.entries().next().value as [object, { backend: WasmBackendLike; subFilters: SubFilters }];
+    release(entry);
+    prepared.delete(oldest);
+  }
+  return subFilters;
+}
+
+/** Frees every kept sub-filter (tests, and before the backend goes away). */
+export function clearPreparedFilters(): void {
+  for (const entry of prepared.values()) release(entry);
+  prepared.clear();
+}
+
+/** dx for a conv with the given geometry, from the filter's sub-filters (makeSubFilters). */
 export function inputGradientByPhases(
-  scope: KernelScope, dy: TensorInfo, flipped: TensorInfo, info: backend_util.Conv2DInfo,
+  scope: KernelScope, dy: TensorInfo, subFilters: SubFilters, info: backend_util.Conv2DInfo,
   inputShape: [number, number, number, number],
 ): TensorInfo {
   const [batch, height, width, inChannels] = inputShape;
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
   const { top, left } = info.padInfo;
-  const [, outHeight, outWidth, outChannels] = dy.shape as [number, number, number, number];
+  const [, outHeight, outWidth] = dy.shape as [number, number, number, number];
   const rowsPerPhase = Math.ceil((top + height) / sh);
   const colsPerPhase = Math.ceil((left + width) / sw);
   const rowPhases = axisPhases(kh, sh);
   const colPhases = axisPhases(kw, sw);
   const phaseRows: TensorInfo[] = [];
-  for (const rowPhase of rowPhases) {
+  rowPhases.forEach((rowPhase, r) => {
     const phaseCols: TensorInfo[] = [];
-    for (const colPhase of colPhases) {
-      if (rowPhase.taps === 0 || colPhase.taps === 0) {
+    colPhases.forEach((colPhase, c) => {
+      const subFilter = subFilters[r * colPhases.length + c];
+      if (!subFilter) {
         phaseCols.push(scope.run('Fill', {}, { shape: [batch, rowsPerPhase, colsPerPhase, inChannels], value: 0, dtype: 'float32' }));
-        continue;
+        return;
       }
-      const subFilter = sh === 1 && sw === 1
-        ? flipped
-        : spatialSubFilter(scope, flipped, rowPhase, colPhase, sh, sw);
       const padded = scope.padOrCrop(dy, [
         [0, 0],
         [rowPhase.taps - 1, rowsPerPhase - outHeight],
@@ -113,12 +172,12 @@ export function inputGradientByPhases(
       phaseCols.push(scope.run('Conv2D', { x: padded, filter: subFilter }, {
         strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined as never,
       }));
-    }
+    });
     // Interleave the column phases: [b, Q, Qw, sw, c] → [b, Q, Qw·sw, c].
     phaseRows.push(sw === 1
       ? phaseCols[0]!
       : scope.reshape(scope.run('Pack', phaseCols as never, { axis: 3 }), [batch, rowsPerPhase, colsPerPhase * sw, inChannels]));
-  }
+  });
   const interleaved = sh === 1
     ? phaseRows[0]!
     : scope.reshape(scope.run('Pack', phaseRows as never, { axis: 2 }), [batch, rowsPerPhase * sh, colsPerPhase * sw, inChannels]);
@@ -144,7 +203,7 @@ export const conv2DBackpropInputConfig: KernelConfig = {
       inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode,
     );
     const scope = new KernelScope(backend as unknown as WasmBackendLike);
-    const flipped = scope.transpose(scope.run('Reverse', { x: filter }, { dims: [0, 1] }), [0, 1, 3, 2]);
-    return scope.finish(inputGradientByPhases(scope, dy, flipped, info, inputShape));
+    const subFilters = preparedSubFilters(scope, filter, info.strideHeight, info.strideWidth);
+    return scope.finish(inputGradientByPhases(scope, dy, subFilters, info, inputShape));
   },
 };

@@ -56,6 +56,17 @@ export class KernelScope {
     return out;
   }
 
+  /**
+   * Takes `info` out of the scope: `finish` will not free it, and the caller now owns it (frees it
+   * with backend.disposeData). For results a kernel keeps across calls, such as prepared filters.
+   */
+  keep(info: TensorInfo): TensorInfo {
+    const at = this.made.indexOf(info);
+    if (at < 0) throw new Error('KernelScope.keep: not a tensor this scope made');
+    this.made.splice(at, 1);
+    return info;
+  }
+
   /** A new uninitialised heap tensor owned by the scope (fill it via typedArrayFromHeap). */
   allocate(shape: number[], dtype: 'float32' | 'int32'): TensorInfo {
     const out = this.backend.makeOutput(shape, dtype);
