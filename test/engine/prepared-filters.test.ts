@@ -40,6 +40,17 @@ describe('wasm conv-transpose: prepared sub-filters', { skip: backend !== 'wasm'
     tf.dispose([x, w]);
   });
 
+  test('a reshape of a kept filter (same data, another shape) gets its own sub-filters', () => {
+    const x = tf.randomNormal([2, 3, 3, 8], 0, 1, 'float32', 6) as tf.Tensor4D;
+    const w = tf.randomNormal([4, 4, 8, 8], 0, 1, 'float32', 7) as tf.Tensor4D;
+    assert.ok(againstCpu(x, w, 2) < 1e-4);
+    // [4, 4, 8, 8] → [2, 8, 8, 8]: the same buffer read as another filter.
+    const reshaped = tf.reshape(w, [2, 8, 8, 8]) as tf.Tensor4D;
+    assert.ok(againstCpu(x, reshaped, 2) < 1e-4);
+    assert.ok(againstCpu(x, w, 2) < 1e-4);
+    tf.dispose([x, w, reshaped]);
+  });
+
   test('a variable assigned new values is not served its old sub-filters', () => {
     const x = tf.randomNormal([2, 3, 3, 8], 0, 1, 'float32', 3) as tf.Tensor4D;
     const v = tf.variable(tf.randomNormal([3, 3, 5, 8], 0, 1, 'float32', 4));

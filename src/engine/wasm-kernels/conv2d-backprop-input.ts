@@ -103,7 +103,7 @@ function makeSubFilters(scope: KernelScope, filter: TensorInfo, sh: number, sw: 
  * the oldest freed, which bounds the memory when training makes new weights every step.
  */
 const PREPARED_FILTERS = 16;
-const prepared = new Map<object, { strides: string; backend: WasmBackendLike; subFilters: SubFilters }>();
+const prepared = new Map<object, { geometry: string; backend: WasmBackendLike; subFilters: SubFilters }>();
 
 function release(entry: { backend: WasmBackendLike; subFilters: SubFilters }): void {
   for (const f of entry.subFilters) if (f) entry.backend.disposeData(f.dataId);
@@ -113,9 +113,10 @@ function preparedSubFilters(scope: KernelScope, filter: TensorInfo, sh: number, 
   // tfjs's debug and test modes count the backend's buffers around every kernel and call a kept
   // one a leak, so there the sub-filters are made per call (and freed with the scope).
   if (env().getBool('DEBUG') || env().getBool('IS_TEST')) return makeSubFilters(scope, filter, sh, sw);
-  const strides = `${sh},${sw}`;
+  // A reshape shares its input's dataId, so the shape is part of what the entry was made for.
+  const geometry = `${filter.shape.join('×')} stride ${sh},${sw}`;
   const hit = prepared.get(filter.dataId);
-  if (hit && hit.strides === strides && hit.backend === scope.backend) {
+  if (hit && hit.geometry === geometry && hit.backend === scope.backend) {
     // Most recently used last.
     prepared.delete(filter.dataId);
     prepared.set(filter.dataId, hit);
@@ -126,7 +127,7 @@ function preparedSubFilters(scope: KernelScope, filter: TensorInfo, sh: number, 
     prepared.delete(filter.dataId);
   }
   const subFilters = makeSubFilters(scope, filter, sh, sw).map((f) => (f ? scope.keep(f) : null));
-  prepared.set(filter.dataId, { strides, backend: scope.backend, subFilters });
+  prepared.set(filter.dataId, { geometry, backend: scope.backend, subFilters });
   while (prepared.size > PREPARED_FILTERS) {
     const [oldest, entry] = prepared.entries().next().value as [object, { backend: WasmBackendLike; subFilters: SubFilters }];
     release(entry);
