@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { DEFAULT_BUILD_DIR, ensureExplorerBuilt } from '../explorer/build.ts';
 import { colorMnistTestSet, dataTestSet, startExplorerServer } from '../explorer/server.ts';
 import { virtualZooFromRuns, type VirtualZoo } from '../explorer/run-sources.ts';
+import { withNotesPrinted } from './notes.ts';
 
 export interface ExploreOptions {
   port?: string;
@@ -61,7 +62,7 @@ export async function exploreCommand(sources: string[] | undefined, options: Exp
   if (!Number.isInteger(count) || count < 2 || count > 10000) throw new Error(`--test-images must be an integer 2…10000, got '${options.testImages}'`);
   const build = await ensureExplorerBuilt(DEFAULT_BUILD_DIR, options.rebuild === true);
   process.stdout.write(build.rebuilt ? `built the explorer (${build.reason}) in ${(build.millis / 1000).toFixed(1)} s → ${build.dir}\n` : `explorer bundle up to date (${build.dir})\n`);
-  const server = await startExplorerServer({ ...source, buildDir: build.dir, port, host: options.host ?? '127.0.0.1', testSet: 'runs' in source ? await dataTestSet(source.runs.data, count) : await colorMnistTestSet(count) });
+  const server = await startExplorerServer({ ...source, buildDir: build.dir, port, host: options.host ?? '127.0.0.1', testSet: 'runs' in source ? await withNotesPrinted(() => dataTestSet(source.runs.data, count)) : await colorMnistTestSet(count) });
   const what = 'modelDir' in source ? source.modelDir : `${source.runs.manifest.description} (${source.runs.files.size} model files)`;
   process.stdout.write(`serving ${what}\nexplorer: ${server.url}\n`);
   if (options.open !== false) process.stdout.write(`${tryOpen(server.url)}\n`);

@@ -69,11 +69,13 @@ function isExternalSpec(spec: string): boolean {
 function referencedModel(spec: unknown, from: string): ModelReference {
   if (typeof spec === 'string' && spec !== '') {
     if (!existsSync(spec) && isExternalSpec(spec)) return { external: spec };
+    // By the model file's format, as the CLI decides: an inntrospect run or model file is a
+    // classifier, anything else a model inntrospect did not train (even in a folder with a config.json).
     for (const candidate of [resolve(spec), resolve(dirname(from), spec)]) {
-      if (existsSync(candidate) && !isRun(candidate) && !isRun(dirname(candidate)) && isExternalSpec(candidate)) return { external: candidate };
+      if (existsSync(candidate) && isExternalSpec(candidate)) return { external: candidate };
     }
   }
-  return referenced(spec, from, 'classifier');
+  return referenced(spec, from, 'model');
 }
 
 /** A run a config refers to: as written, else relative to the referring run's parent folder. */

@@ -111,8 +111,15 @@ export function resolveInside(root: string, rawPath: string): string {
   return real;
 }
 
-function isLoopback(host: string): boolean {
-  return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host.startsWith('127.');
+/**
+ * A literal loopback name: localhost, ::1, or an IPv4 address in 127.0.0.0/8. Never a prefix
+ * test: a Host header such as '127.attacker.example' names a domain that an attacker can point at
+ * 127.0.0.1 (DNS rebinding) and would otherwise pass.
+ */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  const octets = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  return octets !== null && octets.slice(1).every((o) => Number(o) <= 255);
 }
 
 function hostAllowed(header: string | undefined, port: number): boolean {

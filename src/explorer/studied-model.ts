@@ -56,7 +56,7 @@ export function studiedExternal(model: ModelUnderStudy): StudiedModel {
     logits: (x) => (probabilities ? tf.tidy(() => tf.log(tf.maximum(model.classify(x), 1e-12)) as tf.Tensor2D) : model.classify(x)),
     outputNames: card.classNames ?? [],
     layer: (name) => model.layer(name),
-    layerOrder: () => model.layers().map((l) => l.name),
+    layerOrder: () => model.layerNames(),
     input: `${describeCard(card)}${probabilities ? ', outputs probabilities' : ''}`,
     dispose: () => model.dispose(),
   };

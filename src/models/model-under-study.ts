@@ -74,8 +74,10 @@ export interface ModelUnderStudy {
   hasPsi: boolean;
   /** Why Ψ is missing, when it is. */
   psiUnavailable?: string;
-  /** Every layer (graph models: every node). */
+  /** Every layer (graph models: every node, with shapes from one run of the graph). */
   layers(): LayerInfo[];
+  /** Every layer's name in model order, without running the model. */
+  layerNames(): string[];
   /** The layer's Φ (and Ψ); unknown layers list the valid ones; non-float outputs are refused. */
   layer(name: string): ExternalLayer;
   /** x in [-1, 1] (any size, 1 or 3 channels) → the model's input. Differentiable. */
@@ -290,6 +292,7 @@ export function modelUnderStudyFromSplittable(origin: ModelOrigin, splittable: S
   return {
     ...origin, name: splittable.name, outputKind: card.output ?? 'logits', hasPsi: true,
     layers: () => splittable.layers(),
+    layerNames: () => splittable.layers().map((l) => l.name),
     layer(name: string): ExternalLayer {
       const cached = checked.get(name);
       if (cached) return cached;
@@ -369,6 +372,7 @@ export function modelUnderStudyFromGraph(origin: ModelOrigin, model: tfl.GraphMo
   return {
     ...origin, name: spec, outputKind: card.output ?? graphOutputKind(nodes) ?? 'logits', hasPsi: false, psiUnavailable,
     layers: infos,
+    layerNames: () => layerNodes.map((n) => n.name),
     layer(name: string): ExternalLayer {
       const cached = checked.get(name);
       if (cached) return cached;

@@ -55,8 +55,11 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       if (!value) throw new Error(`FusedAdamOptimizer: no variable named '${name}'`);
       return value;
     });
-    // The kernel is float32-only; anything else takes tfjs's own path (which creates the slots).
-    if (named.some(({ gradient }, i) => values[i]!.dtype !== 'float32' || (gradient != null && gradient.dtype !== 'float32'))) {
+    // The kernel is float32-only and updates every variable from its value before the step, so a
+    // list naming a variable twice, or another dtype, takes tfjs's own path (whatever tfjs does
+    // with it, this optimizer does the same).
+    const repeated = new Set(named.map(({ name }) => name)).size !== named.length;
+    if (repeated || named.some(({ gradient }, i) => values[i]!.dtype !== 'float32' || (gradient != null && gradient.dtype !== 'float32'))) {
       super.applyGradients(variableGradients);
       return;
     }

@@ -11,6 +11,7 @@ import { Random } from '../../src/engine/random.ts';
 import type { TorchBackend } from '../../src/engine/torch/backend.ts';
 import { restoreOptimizerState, saveOptimizerState } from '../../src/pipeline/optimizer-state.ts';
 import { FusedAdamOptimizer } from '../../src/train/fused-adam.ts';
+import { setLearningRate } from '../../src/train/optim.ts';
 
 const built = availableBackends().includes('torch');
 const skipTorch = built ? false : 'torch addon not built: run `npm run build:native` (needs apt-get install libtorch-dev libopenblas0-pthread)';
@@ -75,6 +76,32 @@ describe('fused Adam on torch', { skip: skipTorch }, () => {
       dispose(fused, a);
       dispose(stock, b);
     }
+  });
+
+  test('bit for bit with tf.train.adam through missing gradients and a changed learning rate', async () => {
+    await initEngine({ backend: 'torch' });
+    const fused = new FusedAdamOptimizer(1e-3, 0.5, 0.9, 1e-8);
+    const stock = tf.train.adam(1e-3, 0.5, 0.9, 1e-8);
+    const a = makeVariables(8);
+    const b = makeVariables(8);
+    const step = (optimizer: tf.Optimizer, variables: tf.Variable[], k: number) => {
+      const rng = new Random(2000 + k);
+      // Every third variable has no gradient on even steps (a frozen branch), from the first step on.
+      const grads = variables.map((v, i) => ({ name: v.name, tensor: k % 2 === 0 && i % 3 === 0 ? null : tf.tidy(() => rng.normalTensor(v.shape)) }));
+      optimizer.applyGradients(grads as never);
+      tf.dispose(grads.flatMap((g) => (g.tensor ? [g.tensor] : [])));
+    };
+    for (let k = 0; k < 6; k++) {
+      if (k === 3) {
+        setLearningRate(fused, 3e-4);
+        setLearningRate(stock, 3e-4);
+      }
+      step(fused, a, k);
+      step(stock, b, k);
+    }
+    assert.equal(maxRelativeDifference(values(a), values(b)), 0);
+    dispose(fused, a);
+    dispose(stock, b);
   });
 
   test('a step is one update kernel, not the element-wise sequence', async () => {

@@ -98,6 +98,11 @@ test('request bodies, other methods and foreign Host headers are refused', async
   assert.equal((await get('/', { method: 'POST' })).status, 405);
   assert.equal((await get('/models/manifest.json', { method: 'DELETE' })).status, 405);
   assert.equal((await get('/', { headers: { host: 'evil.example:80' } })).status, 403);
+  // DNS rebinding: names that merely start like a loopback address are foreign.
+  for (const host of [`127.attacker.example:${server.port}`, `127.0.0.1.nip.io:${server.port}`, `127.0.0.300:${server.port}`]) {
+    assert.equal((await get('/api/info', { headers: { host } })).status, 403, host);
+  }
+  assert.equal((await get('/', { headers: { host: `127.0.0.1:${server.port}` } })).status, 200);
   assert.equal((await get('/', { headers: { host: `localhost:${server.port}` } })).status, 200);
   const head = await get('/models/manifest.json', { method: 'HEAD' });
   assert.equal(head.status, 200);

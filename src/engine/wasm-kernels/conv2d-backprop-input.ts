@@ -106,7 +106,14 @@ const PREPARED_FILTERS = 16;
 const prepared = new Map<object, { geometry: string; backend: WasmBackendLike; subFilters: SubFilters }>();
 
 function release(entry: { backend: WasmBackendLike; subFilters: SubFilters }): void {
-  for (const f of entry.subFilters) if (f) entry.backend.disposeData(f.dataId);
+  for (const f of entry.subFilters) {
+    if (!f) continue;
+    try {
+      entry.backend.disposeData(f.dataId);
+    } catch {
+      // The backend that held it was disposed (tf.engine().reset()); its memory went with it.
+    }
+  }
 }
 
 function preparedSubFilters(scope: KernelScope, filter: TensorInfo, sh: number, sw: number): SubFilters {
