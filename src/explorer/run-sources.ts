@@ -16,7 +16,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ZOO_FORMAT, type ZooFileEntry, type ZooManifest } from '../zoo/manifest.ts';
 import { DEFAULT_DATA_CONFIG, type DataConfig } from '../pipeline/data-spec.ts';
-import { browserModelFiles, modelSpecKind } from '../pipeline/external-model.ts';
+import { browserModelFiles, checkFingerprint, modelFingerprint, modelSpecKind, type ModelFingerprint } from '../pipeline/external-model.ts';
 import type { ExplorerManifest } from './manifest.ts';
 
 export interface VirtualZoo {
@@ -190,6 +190,16 @@ export async function virtualZooFromRuns(paths: string[]): Promise<VirtualZoo> {
     files.set(file, join(d.dir, 'model.json'));
     return { ...entry(file, join(d.dir, 'model.json'), 'cinn'), step };
   }).sort((a, b) => a.step - b.step);
+  // Each t must still match the model it was trained on (a model folder or card edited since would
+  // pair it with another Φ); checked once per model file.
+  const fingerprints = new Map<string, Promise<ModelFingerprint>>();
+  for (const r of described) {
+    const same = r.ae === aeRun && ('external' in r.model ? r.model.external === external : r.model.run === classifierRun);
+    if (!same) continue;
+    const spec = 'external' in r.model ? r.model.external : r.model.file ?? join(r.model.run, 'model.json');
+    if (!fingerprints.has(spec)) fingerprints.set(spec, modelFingerprint(spec));
+    checkFingerprint(r.dir, await fingerprints.get(spec)!);
+  }
   const sameAe = iin.filter((r) => referenced(readConfig(r.dir).ae, r.dir, 'autoencoder').run === aeRun).map((r) => r.dir);
   files.set('ae.json', join(aeRun, 'model.json'));
   const snapshotDir = classifierRun ? join(classifierRun, 'snapshots') : '';

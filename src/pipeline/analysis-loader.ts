@@ -16,7 +16,7 @@ import { Zoo } from '../zoo/zoo-files.ts';
 import type { ZooManifest } from '../zoo/manifest.ts';
 import { DEFAULT_DATA_CONFIG, loadData, type DataConfig } from './data-spec.ts';
 import { readModelOfKind } from './model-files.ts';
-import { openModelUnderStudy } from './external-model.ts';
+import { checkFingerprint, modelFingerprint, openModelUnderStudy } from './external-model.ts';
 
 export interface LoadedAnalysis {
   context: AnalysisContext;
@@ -108,6 +108,9 @@ async function fromCinnRuns(runs: string[], options: AnalysisLoadOptions): Promi
     // The same adapter as the cinn job: Φ(x) = model(preprocess(x)), f likewise.
     const model = await openModelUnderStudy(first.model);
     owned.push(model);
+    // A model edited since t was trained would pair t with another Φ: refuse, saying what changed.
+    const fingerprint = await modelFingerprint(first.model);
+    for (const run of runs) checkFingerprint(run, fingerprint);
     const layers = runs.map((run, i) => {
       const t = readModelOfKind(run, 'cinn', run).model;
       owned.push(t);

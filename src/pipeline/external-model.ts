@@ -14,6 +14,7 @@
  * Every field is optional when the model itself says it; without a card and without a value range
  * from the model, [0, 1] without mean/std is assumed and a note says so.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as tfl from '@tensorflow/tfjs';
@@ -246,4 +247,47 @@ export async function browserModelFiles(spec: string, weightsFile: string): Prom
     weightsManifest: [{ paths: [weightsFile], weights: artifacts.weightSpecs ?? [] }],
   };
   return { format: kind === 'graph' ? 'graph' : 'layers', json: new TextEncoder().encode(JSON.stringify(json)), weights, card, cardSource };
+}
+
+/** Written next to a cinn run's model.json: which model (weights and card) its t was trained on. */
+export const MODEL_FINGERPRINT_FILE = 'model-under-study.json';
+
+/** The identity of a model under study: its spec, the sha256 of its weights, and its card. */
+export interface ModelFingerprint {
+  spec: string;
+  kind: 'inntrospect' | 'zoo' | 'layers' | 'graph';
+  /** sha256 of the weights (all shards concatenated in manifest order; our own models: the model file). */
+  weightsSha256: string;
+  /** What the model's files say of its input and output (the zoo entry or model-card.json), null when nothing. */
+  card: Partial<ModelCard> | null;
+}
+
+/**
+ * Fingerprints the model a spec names, so that a t can later be checked against the Φ it was
+ * trained with (a model folder or its card edited after `train cinn` would pair t with another Φ).
+ */
+export async function modelFingerprint(spec: string): Promise<ModelFingerprint> {
+  const kind = modelSpecKind(spec);
+  if (kind === 'inntrospect') {
+    const file = statSync(spec).isDirectory() ? join(spec, 'model.json') : spec;
+    return { spec, kind, weightsSha256: createHash('sha256').update(readFileSync(file)).digest('hex'), card: null };
+  }
+  const files = await browserModelFiles(spec, 'weights.bin');
+  return { spec, kind, weightsSha256: createHash('sha256').update(files.weights).digest('hex'), card: files.card };
+}
+
+/**
+ * Checks a cinn run's recorded fingerprint against the model as it is now (runs trained before
+ * fingerprints were recorded are not checked); the error says what changed and what to do.
+ */
+export function checkFingerprint(run: string, current: ModelFingerprint): void {
+  const file = join(run, MODEL_FINGERPRINT_FILE);
+  if (!existsSync(file)) return;
+  const recorded = JSON.parse(readFileSync(file, 'utf8')) as ModelFingerprint;
+  const changes: string[] = [];
+  if (recorded.weightsSha256 !== current.weightsSha256) changes.push(`its weights (sha256 ${recorded.weightsSha256.slice(0, 12)}… then, ${current.weightsSha256.slice(0, 12)}… now)`);
+  if (JSON.stringify(recorded.card) !== JSON.stringify(current.card)) changes.push(`its ${current.kind === 'zoo' ? 'zoo entry' : MODEL_CARD_FILE} (${JSON.stringify(recorded.card)} then, ${JSON.stringify(current.card)} now)`);
+  if (changes.length > 0) {
+    throw new Error(`${run}: t was trained on ${recorded.spec}, which has changed since: ${changes.join('; ')}. t describes the old Φ; retrain it ('inntrospect train cinn …') or restore the model's files`);
+  }
 }

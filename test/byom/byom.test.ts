@@ -260,6 +260,33 @@ describe('bring your own model: errors say what to do', () => {
     cliModel.dispose();
   });
 
+  test('a model edited after its t was trained is refused by the analyses and the explorer, saying what changed', async () => {
+    const layers = await writeLayersModel(join(dir, 'layers-edited'), 16, { valueRange: [0, 1] });
+    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', layers, '--layer', 'conv2', '--runs', runs, '--steps=2', '--batchSize=4', '--data.size=32']);
+    assert.equal(r.status, 0, r.stderr);
+    const run = lastJson(r.stdout)['run'] as string;
+    const recorded = JSON.parse(readFileSync(join(run, 'model-under-study.json'), 'utf8')) as { weightsSha256: string; card: unknown };
+    assert.match(recorded.weightsSha256, /^[0-9a-f]{64}$/);
+    assert.deepEqual(recorded.card, { valueRange: [0, 1] });
+    // Unchanged: the analyses run.
+    assert.equal(cli(['sample', run, '--layer', 'conv2', '--images', '12', '--count', '1', '--samples', '2', '-o', join(dir, 'edited-sample')]).status, 0);
+    // The card edited afterwards: t describes another Φ.
+    writeFileSync(join(layers, 'model-card.json'), JSON.stringify({ valueRange: [0, 255] }));
+    const s = cli(['sample', run, '--layer', 'conv2', '--images', '12', '--count', '1', '--samples', '2', '-o', join(dir, 'edited-sample')]);
+    assert.equal(s.status, 1);
+    assert.match(s.stderr, /t was trained on .*layers-edited, which has changed since: its model-card\.json \(\{"valueRange":\[0,1\]\} then, \{"valueRange":\[0,255\]\} now\)\. t describes the old Φ; retrain it/);
+    await assert.rejects(virtualZooFromRuns([run]), /which has changed since: its model-card\.json/);
+    // New weights under the same card: refused too.
+    writeFileSync(join(layers, 'model-card.json'), JSON.stringify({ valueRange: [0, 1] }));
+    const shard = join(layers, 'group1-shard1of1.bin');
+    const bytes = readFileSync(shard);
+    bytes[0] = bytes[0]! ^ 1;
+    writeFileSync(shard, bytes);
+    const w = cli(['sample', run, '--layer', 'conv2', '--images', '12', '--count', '1', '--samples', '2', '-o', join(dir, 'edited-sample')]);
+    assert.equal(w.status, 1);
+    assert.match(w.stderr, /which has changed since: its weights \(sha256 [0-9a-f]{12}… then, [0-9a-f]{12}… now\)/);
+  });
+
   test('a model card that contradicts the model is refused, naming the field', async () => {
     const layers = await writeLayersModel(join(dir, 'layers-card'), 16, { inputSize: [32, 32], valueRange: [0, 255] });
     const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', layers, '--layer', 'conv2', '--runs', runs, '--data.size=32']);

@@ -14,7 +14,10 @@ import { flowNll, nllPerDimension } from '../../flows/losses.ts';
 import { DEFAULT_DATA_CONFIG, gatherImages, loadData, type DataConfig, type LoadedData } from '../data-spec.ts';
 import { gridPng } from '../image-grid.ts';
 import { readModelOfKind } from '../model-files.ts';
-import { describeCard, emitByomNote, openModelUnderStudy, type ExternalLayer, type ModelUnderStudy } from '../external-model.ts';
+import {
+  describeCard, emitByomNote, MODEL_FINGERPRINT_FILE, modelFingerprint, openModelUnderStudy,
+  type ExternalLayer, type ModelFingerprint, type ModelUnderStudy,
+} from '../external-model.ts';
 import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
 import { TRAIN_STATE_FORMAT, type SampleImage, type TrainingJob, type TrainState } from '../job.ts';
 import type { DeepPartial } from '../../config/config.ts';
@@ -77,7 +80,10 @@ export class CinnJob implements TrainingJob {
   private batches: BatchIterator;
   private readonly posteriorRng: Random;
 
-  private constructor(readonly config: CinnJobConfig, private readonly ae: Autoencoder, private readonly classifier: ModelUnderStudy, greybox: ExternalLayer, private readonly data: LoadedData) {
+  private constructor(
+    readonly config: CinnJobConfig, private readonly ae: Autoencoder, private readonly classifier: ModelUnderStudy, greybox: ExternalLayer,
+    private readonly data: LoadedData, private readonly fingerprint: ModelFingerprint,
+  ) {
     this.totalSteps = config.steps;
     this.greybox = greybox;
     this.t = new ConditionalINN({ ...config.cinn, dim: ae.config.zDim, conditionShape: greybox.zShape, seed: config.seed });
@@ -105,7 +111,7 @@ export class CinnJob implements TrainingJob {
       if (ih !== h || iw !== w || classifier.card.channels !== c || classifier.kind !== 'inntrospect') {
         emitByomNote('model', `Φ(x) = ${classifier.name}(preprocess(x)): ${h}×${w}×${c} images in [-1, 1] are resized (bilinear) and mapped to the model's input (${describeCard(classifier.card)})${classifier.card.channels !== c ? `, ${c === 1 ? 'grey → RGB' : 'RGB → grey'}` : ''}`);
       }
-      return new CinnJob(config, ae, classifier, greybox, data);
+      return new CinnJob(config, ae, classifier, greybox, data, await modelFingerprint(config.model));
     } catch (error) {
       ae.dispose();
       classifier?.dispose();
@@ -199,7 +205,8 @@ export class CinnJob implements TrainingJob {
   }
 
   finalModels(): Record<string, string> {
-    return { 'model.json': JSON.stringify(saveFlow(this.t)) };
+    // The fingerprint lets the analyses and the explorer refuse a model edited after training.
+    return { 'model.json': JSON.stringify(saveFlow(this.t)), [MODEL_FINGERPRINT_FILE]: JSON.stringify(this.fingerprint, null, 1) };
   }
 
   dispose(): void {
