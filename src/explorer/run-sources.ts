@@ -167,12 +167,14 @@ export async function virtualZooFromRuns(paths: string[]): Promise<VirtualZoo> {
   const files = new Map<string, string | Uint8Array>();
   const layers: Record<string, ZooFileEntry> = {};
   const dynamicsRuns: Array<{ dir: string; layer: string; snapshot: string }> = [];
+  const kept: typeof described = [];
   for (const r of described) {
     const same = r.ae === aeRun && ('external' in r.model ? r.model.external === external : r.model.run === classifierRun);
     if (!same) {
       if (r.explicit) throw new Error(`${r.dir} was trained on another autoencoder or model than the other runs (the explorer shows one pipeline at a time)`);
       continue;
     }
+    kept.push(r);
     if (!('external' in r.model) && r.model.file !== null) {
       dynamicsRuns.push({ dir: r.dir, layer: r.layer, snapshot: r.model.file });
       continue;
@@ -190,15 +192,16 @@ export async function virtualZooFromRuns(paths: string[]): Promise<VirtualZoo> {
     files.set(file, join(d.dir, 'model.json'));
     return { ...entry(file, join(d.dir, 'model.json'), 'cinn'), step };
   }).sort((a, b) => a.step - b.step);
+  // A model inntrospect did not train: read and repacked once; its fingerprint comes from the same bytes.
+  const packed = external !== null ? await browserModelFiles(external, 'weights.bin') : null;
   // Each t must still match the model it was trained on (a model folder or card edited since would
   // pair it with another Φ); checked once per model file.
-  const fingerprints = new Map<string, Promise<ModelFingerprint>>();
-  for (const r of described) {
-    const same = r.ae === aeRun && ('external' in r.model ? r.model.external === external : r.model.run === classifierRun);
-    if (!same) continue;
+  const fingerprints = new Map<string, ModelFingerprint>();
+  if (packed) fingerprints.set(external!, packed.fingerprint);
+  for (const r of kept) {
     const spec = 'external' in r.model ? r.model.external : r.model.file ?? join(r.model.run, 'model.json');
-    if (!fingerprints.has(spec)) fingerprints.set(spec, modelFingerprint(spec));
-    checkFingerprint(r.dir, await fingerprints.get(spec)!);
+    if (!fingerprints.has(spec)) fingerprints.set(spec, await modelFingerprint(spec));
+    checkFingerprint(r.dir, fingerprints.get(spec)!);
   }
   const sameAe = iin.filter((r) => referenced(readConfig(r.dir).ae, r.dir, 'autoencoder').run === aeRun).map((r) => r.dir);
   files.set('ae.json', join(aeRun, 'model.json'));
@@ -227,12 +230,11 @@ export async function virtualZooFromRuns(paths: string[]): Promise<VirtualZoo> {
   };
   let model: ExplorerManifest['model'];
   let classifier: ExplorerManifest['classifier'];
-  if (external !== null) {
-    const packed = await browserModelFiles(external, 'weights.bin');
+  if (packed) {
     files.set('model/model.json', packed.json);
     files.set('model/weights.bin', packed.weights);
     model = {
-      spec: external, format: packed.format, card: packed.card, cardSource: packed.cardSource,
+      spec: external!, format: packed.format, card: packed.card, cardSource: packed.cardSource,
       json: bytesEntry('model/model.json', packed.json), weights: bytesEntry('model/weights.bin', packed.weights),
     };
   } else {

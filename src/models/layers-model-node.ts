@@ -39,7 +39,8 @@ export function weightBytes(specs: WeightSpec[]): number | null {
   return total;
 }
 
-function concat(buffers: Uint8Array[]): ArrayBuffer {
+/** The buffers one after another in one new ArrayBuffer (weight shards → one weightData). */
+export function concatBytes(buffers: Uint8Array[]): ArrayBuffer {
   const total = buffers.reduce((a, b) => a + b.byteLength, 0);
   const out = new Uint8Array(total);
   let at = 0;
@@ -70,7 +71,7 @@ function checkModelJson(json: unknown, source: string): { modelTopology: object;
 
 function artifacts(modelTopology: object, manifest: WeightsGroup[], shards: Uint8Array[][], source: string, rest: Record<string, unknown>): tfl.io.ModelArtifacts {
   const weightSpecs = manifest.flatMap((g) => g.weights);
-  const groups = shards.map((g) => concat(g));
+  const groups = shards.map((g) => concatBytes(g));
   manifest.forEach((g, k) => {
     const need = weightBytes(g.weights);
     const have = groups[k]!.byteLength;
@@ -81,7 +82,7 @@ function artifacts(modelTopology: object, manifest: WeightsGroup[], shards: Uint
   return {
     modelTopology,
     weightSpecs: weightSpecs as tfl.io.WeightsManifestEntry[],
-    weightData: concat(groups.map((b) => new Uint8Array(b))),
+    weightData: concatBytes(groups.map((b) => new Uint8Array(b))),
     format: rest['format'] as string | undefined,
     generatedBy: rest['generatedBy'] as string | undefined,
     convertedBy: rest['convertedBy'] as string | null | undefined,

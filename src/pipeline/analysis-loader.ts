@@ -16,7 +16,7 @@ import { Zoo } from '../zoo/zoo-files.ts';
 import type { ZooManifest } from '../zoo/manifest.ts';
 import { DEFAULT_DATA_CONFIG, loadData, type DataConfig } from './data-spec.ts';
 import { readModelOfKind } from './model-files.ts';
-import { checkFingerprint, modelFingerprint, openModelUnderStudy } from './external-model.ts';
+import { checkFingerprint, openModelUnderStudy } from './external-model.ts';
 
 export interface LoadedAnalysis {
   context: AnalysisContext;
@@ -109,8 +109,7 @@ async function fromCinnRuns(runs: string[], options: AnalysisLoadOptions): Promi
     const model = await openModelUnderStudy(first.model);
     owned.push(model);
     // A model edited since t was trained would pair t with another Φ: refuse, saying what changed.
-    const fingerprint = await modelFingerprint(first.model);
-    for (const run of runs) checkFingerprint(run, fingerprint);
+    for (const run of runs) checkFingerprint(run, model.fingerprint);
     const layers = runs.map((run, i) => {
       const t = readModelOfKind(run, 'cinn', run).model;
       owned.push(t);

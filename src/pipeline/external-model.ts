@@ -16,16 +16,17 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as tfl from '@tensorflow/tfjs';
 import { splittableStages } from '../models/greybox.ts';
-import { fileIOHandler, loadSplittableModel, modelJsonPath, weightBytes, ZOO, zooArtifacts } from '../models/layers-model-node.ts';
+import { concatBytes, fileIOHandler, modelJsonPath, weightBytes, ZOO, zooArtifacts } from '../models/layers-model-node.ts';
+import { splittableLayersModel } from '../models/layers-model.ts';
 import {
-  completeCard, graphModelInputCard, graphNodes, isGraphModelJson, layersModelCard, layersModelOutputKind,
+  completeCard, graphModelInputCard, graphNodes, isGraphModelJson, layersModelCard,
   MODEL_CARD_FILE, modelUnderStudyFromGraph, modelUnderStudyFromSplittable, parseModelCard,
   type ModelCard, type ModelUnderStudy,
 } from '../models/model-under-study.ts';
-import { readModelOfKind } from './model-files.ts';
+import { readModelOfKind, resolveModelPath } from './model-files.ts';
 
 export {
   describeCard, MODEL_CARD_FILE, modelBatchSize, parseModelCard, preprocessImages,
@@ -96,17 +97,10 @@ export function graphModelFileHandler(path: string): tfl.io.IOHandler {
         if (need !== null && need !== bytes) throw new Error(`${jsonPath}: weight shards ${group.paths.join(', ')} hold ${bytes} bytes but the manifest needs ${need}; the files are truncated or from another model`);
         buffers.push(...parts.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)));
       }
-      const total = buffers.reduce((s, b) => s + b.byteLength, 0);
-      const weightData = new Uint8Array(total);
-      let at = 0;
-      for (const b of buffers) {
-        weightData.set(b, at);
-        at += b.byteLength;
-      }
       return {
         modelTopology: json['modelTopology'] as object,
         weightSpecs: manifest.flatMap((g) => g.weights) as tfl.io.WeightsManifestEntry[],
-        weightData: weightData.buffer,
+        weightData: concatBytes(buffers),
         format: json['format'] as string | undefined,
         generatedBy: json['generatedBy'] as string | undefined,
         convertedBy: json['convertedBy'] as string | null | undefined,
@@ -116,17 +110,6 @@ export function graphModelFileHandler(path: string): tfl.io.IOHandler {
       };
     },
   };
-}
-
-async function openGraphModel(spec: string, jsonPath: string, json: Record<string, unknown>, notes: string[]): Promise<ModelUnderStudy> {
-  const model = await tfl.loadGraphModel(graphModelFileHandler(jsonPath));
-  try {
-    const { card, cardSource } = completeCard(graphModelInputCard(model, jsonPath), readCardFile(dirname(jsonPath)), jsonPath, notes);
-    return modelUnderStudyFromGraph({ spec, kind: 'graph', card, cardSource, notes }, model, graphNodes(json));
-  } catch (error) {
-    model.dispose();
-    throw error;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -139,6 +122,45 @@ function isOwnModelFile(spec: string): boolean {
   return readFileSync(file, 'utf8').slice(0, 200).includes('"format":"inntrospect-model/1"');
 }
 
+/** A model's files as read once: its artifacts (weights concatenated) and what its card says. */
+interface ModelFiles {
+  kind: 'zoo' | 'layers' | 'graph';
+  /** For messages: model.json's path, or the zoo bundle's. */
+  source: string;
+  artifacts: tfl.io.ModelArtifacts;
+  /** The zoo entry's facts or model-card.json's fields; null when there is no card. */
+  card: Partial<ModelCard> | null;
+  /** Where `card` came from ('zoo (nsfwjs)', 'model-card.json', '' for none). */
+  cardSource: string;
+}
+
+/** Reads a zoo model (from its npm package) or a TensorFlow.js model folder, checking every shard. */
+async function readModelFiles(spec: string, kind: 'zoo' | 'layers' | 'graph'): Promise<ModelFiles> {
+  if (kind === 'zoo') {
+    const zoo = ZOO[spec]!;
+    return {
+      kind, source: spec, artifacts: zooArtifacts(spec),
+      card: { inputSize: [zoo.inputShape[0], zoo.inputShape[1]], channels: 3, valueRange: zoo.inputRange, classNames: zoo.classNames },
+      cardSource: `zoo (${zoo.package})`,
+    };
+  }
+  const jsonPath = modelJsonPath(spec);
+  const artifacts = await (kind === 'graph' ? graphModelFileHandler(jsonPath) : fileIOHandler(jsonPath)).load!();
+  const card = readCardFile(dirname(jsonPath));
+  return { kind, source: jsonPath, artifacts, card, cardSource: card ? MODEL_CARD_FILE : '' };
+}
+
+function sha256(bytes: Uint8Array | ArrayBuffer): string {
+  return createHash('sha256').update(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)).digest('hex');
+}
+
+function fingerprintOf(spec: string, files: ModelFiles): ModelFingerprint {
+  return { spec, kind: files.kind, weightsSha256: sha256(files.artifacts.weightData as ArrayBuffer), card: files.card };
+}
+
+/** A model under study opened from files, with the fingerprint of the bytes it was built from. */
+export type OpenedModel = ModelUnderStudy & { fingerprint: ModelFingerprint };
+
 /**
  * Opens the model under study from a spec: an inntrospect classifier (model file or run folder),
  * a TensorFlow.js Layers or graph model folder / model.json, or a zoo id. Notes (assumptions,
@@ -149,37 +171,43 @@ function isOwnModelFile(spec: string): boolean {
  *   const conv = m.layer('block_6_expand_relu');
  *   const z = conv.phi(x);            // x: [B, 64, 64, 3] in [-1, 1]
  */
-export async function openModelUnderStudy(spec: string): Promise<ModelUnderStudy> {
+export async function openModelUnderStudy(spec: string): Promise<OpenedModel> {
   if (!spec) throw new Error("no model given: --model takes an inntrospect classifier (run folder or model file), a TensorFlow.js model folder with model.json, or a zoo id such as 'nsfwjs-mobilenet-v2'");
   const notes: string[] = [];
-  const finish = (m: ModelUnderStudy): ModelUnderStudy => {
+  const finish = (m: ModelUnderStudy, fingerprint: ModelFingerprint): OpenedModel => {
     for (const n of notes) emitByomNote('model', n);
-    return m;
+    return { ...m, fingerprint };
   };
-  if (isOwnModelFile(spec)) {
-    const { model } = readModelOfKind(spec, 'classifier', 'model');
+  const kind = modelSpecKind(spec);
+  if (kind === 'inntrospect') {
+    const { model, path } = readModelOfKind(spec, 'classifier', 'model');
     const [h, w, c] = model.inputShape;
     const card: ModelCard = { inputSize: [h!, w!], channels: c === 1 ? 1 : 3, valueRange: [-1, 1] };
     const splittable = splittableStages({ name: model.className, inputShape: model.inputShape, stages: model.stages });
-    return finish(modelUnderStudyFromSplittable({ spec, kind: 'inntrospect', card, cardSource: 'inntrospect model', notes }, splittable, () => model.dispose()));
+    const fingerprint: ModelFingerprint = { spec, kind, weightsSha256: sha256(readFileSync(path)), card: null };
+    return finish(modelUnderStudyFromSplittable({ spec, kind, card, cardSource: 'inntrospect model', notes }, splittable, () => model.dispose()), fingerprint);
   }
-  const zoo = ZOO[spec];
-  if (zoo) {
-    const { model, splittable } = await loadSplittableModel(spec);
-    const card: ModelCard = { inputSize: [zoo.inputShape[0], zoo.inputShape[1]], channels: 3, valueRange: zoo.inputRange, classNames: zoo.classNames, output: layersModelOutputKind(model) ?? 'logits' };
-    return finish(modelUnderStudyFromSplittable({ spec, kind: 'zoo', card, cardSource: `zoo (${zoo.package})`, notes }, splittable, () => model.dispose()));
+  const files = await readModelFiles(spec, kind);
+  const handler: tfl.io.IOHandler = { load: async () => files.artifacts };
+  if (kind === 'graph') {
+    const model = await tfl.loadGraphModel(handler);
+    try {
+      const { card, cardSource } = completeCard(graphModelInputCard(model, files.source), files.card, files.source, notes);
+      return finish(modelUnderStudyFromGraph({ spec, kind, card, cardSource, notes }, model, graphNodes({ modelTopology: files.artifacts.modelTopology })), fingerprintOf(spec, files));
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
   }
-  const { jsonPath, json } = readModelJson(spec);
-  if (isGraphModelJson(json)) return finish(await openGraphModel(spec, jsonPath, json, notes));
-  const { model, splittable } = await loadSplittableModel(resolve(spec));
-  let completed;
+  const model = await tfl.loadLayersModel(handler);
   try {
-    completed = layersModelCard(model, readCardFile(dirname(jsonPath)), jsonPath, notes);
+    const { card, cardSource } = layersModelCard(model, files.card, files.source, notes);
+    const splittable = splittableLayersModel(model, spec);
+    return finish(modelUnderStudyFromSplittable({ spec, kind, card, cardSource: kind === 'zoo' ? files.cardSource : cardSource, notes }, splittable, () => model.dispose()), fingerprintOf(spec, files));
   } catch (error) {
     model.dispose();
     throw error;
   }
-  return finish(modelUnderStudyFromSplittable({ spec, kind: 'layers', card: completed.card, cardSource: completed.cardSource, notes }, splittable, () => model.dispose()));
 }
 
 /** The model.json a spec (folder or file) names, parsed; errors say what is missing or broken. */
@@ -211,6 +239,8 @@ export interface BrowserModelFiles {
   /** What the files say beyond the model's own input shape (the zoo entry or model-card.json). */
   card: Partial<ModelCard> | null;
   cardSource: string;
+  /** The fingerprint of these bytes (checked against the cinn runs' records). */
+  fingerprint: ModelFingerprint;
 }
 
 /**
@@ -224,20 +254,8 @@ export interface BrowserModelFiles {
 export async function browserModelFiles(spec: string, weightsFile: string): Promise<BrowserModelFiles> {
   const kind = modelSpecKind(spec);
   if (kind === 'inntrospect') throw new Error(`${spec} is an inntrospect model file, served as it is`);
-  let artifacts: tfl.io.ModelArtifacts;
-  let card: Partial<ModelCard> | null;
-  let cardSource: string;
-  if (kind === 'zoo') {
-    const zoo = ZOO[spec]!;
-    artifacts = zooArtifacts(spec);
-    card = { inputSize: [zoo.inputShape[0], zoo.inputShape[1]], channels: 3, valueRange: zoo.inputRange, classNames: zoo.classNames };
-    cardSource = `zoo (${zoo.package})`;
-  } else {
-    const jsonPath = modelJsonPath(spec);
-    artifacts = await (kind === 'graph' ? graphModelFileHandler(jsonPath) : fileIOHandler(jsonPath)).load!();
-    card = readCardFile(dirname(jsonPath));
-    cardSource = card ? MODEL_CARD_FILE : '';
-  }
+  const files = await readModelFiles(spec, kind);
+  const { artifacts, card, cardSource } = files;
   const weights = new Uint8Array(artifacts.weightData as ArrayBuffer);
   const json = {
     format: artifacts.format ?? (kind === 'graph' ? 'graph-model' : 'layers-model'),
@@ -246,7 +264,7 @@ export async function browserModelFiles(spec: string, weightsFile: string): Prom
     signature: artifacts.signature, userDefinedMetadata: artifacts.userDefinedMetadata, modelInitializer: artifacts.modelInitializer,
     weightsManifest: [{ paths: [weightsFile], weights: artifacts.weightSpecs ?? [] }],
   };
-  return { format: kind === 'graph' ? 'graph' : 'layers', json: new TextEncoder().encode(JSON.stringify(json)), weights, card, cardSource };
+  return { format: kind === 'graph' ? 'graph' : 'layers', json: new TextEncoder().encode(JSON.stringify(json)), weights, card, cardSource, fingerprint: fingerprintOf(spec, files) };
 }
 
 /** Written next to a cinn run's model.json: which model (weights and card) its t was trained on. */
@@ -268,12 +286,8 @@ export interface ModelFingerprint {
  */
 export async function modelFingerprint(spec: string): Promise<ModelFingerprint> {
   const kind = modelSpecKind(spec);
-  if (kind === 'inntrospect') {
-    const file = statSync(spec).isDirectory() ? join(spec, 'model.json') : spec;
-    return { spec, kind, weightsSha256: createHash('sha256').update(readFileSync(file)).digest('hex'), card: null };
-  }
-  const files = await browserModelFiles(spec, 'weights.bin');
-  return { spec, kind, weightsSha256: createHash('sha256').update(files.weights).digest('hex'), card: files.card };
+  if (kind === 'inntrospect') return { spec, kind, weightsSha256: sha256(readFileSync(resolveModelPath(spec))), card: null };
+  return fingerprintOf(spec, await readModelFiles(spec, kind));
 }
 
 /**

@@ -15,8 +15,8 @@ import { DEFAULT_DATA_CONFIG, gatherImages, loadData, type DataConfig, type Load
 import { gridPng } from '../image-grid.ts';
 import { readModelOfKind } from '../model-files.ts';
 import {
-  describeCard, emitByomNote, MODEL_FINGERPRINT_FILE, modelFingerprint, openModelUnderStudy,
-  type ExternalLayer, type ModelFingerprint, type ModelUnderStudy,
+  describeCard, emitByomNote, MODEL_FINGERPRINT_FILE, openModelUnderStudy,
+  type ExternalLayer, type ModelFingerprint, type ModelUnderStudy, type OpenedModel,
 } from '../external-model.ts';
 import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
 import { TRAIN_STATE_FORMAT, type SampleImage, type TrainingJob, type TrainState } from '../job.ts';
@@ -95,7 +95,7 @@ export class CinnJob implements TrainingJob {
   static async create(config: CinnJobConfig): Promise<CinnJob> {
     if (!config.layer) throw new Error("train cinn needs a layer (--layer NAME; 'inntrospect layers <model>' lists them)");
     const ae = readModelOfKind(config.ae, 'autoencoder', 'train cinn --ae').model;
-    let classifier: ModelUnderStudy | null = null;
+    let classifier: OpenedModel | null = null;
     try {
       classifier = await openModelUnderStudy(config.model);
       const greybox = classifier.layer(config.layer);
@@ -111,7 +111,7 @@ export class CinnJob implements TrainingJob {
       if (ih !== h || iw !== w || classifier.card.channels !== c || classifier.kind !== 'inntrospect') {
         emitByomNote('model', `Φ(x) = ${classifier.name}(preprocess(x)): ${h}×${w}×${c} images in [-1, 1] are resized (bilinear) and mapped to the model's input (${describeCard(classifier.card)})${classifier.card.channels !== c ? `, ${c === 1 ? 'grey → RGB' : 'RGB → grey'}` : ''}`);
       }
-      return new CinnJob(config, ae, classifier, greybox, data, await modelFingerprint(config.model));
+      return new CinnJob(config, ae, classifier, greybox, data, classifier.fingerprint);
     } catch (error) {
       ae.dispose();
       classifier?.dispose();
