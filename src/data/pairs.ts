@@ -93,7 +93,11 @@ function indicesByClass(labels: Int32Array, classes: number): Int32Array[] {
   return lists;
 }
 
-abstract class BaseSampler implements PairSampler {
+/**
+ * What every resumable pair sampler shares: a batch iterator and a random stream, both seeded
+ * from `options.seed`, and their state for exact resume. Subclasses draw the pairs (`next`).
+ */
+export abstract class BaseSampler implements PairSampler {
   abstract readonly factorNames: string[];
   protected iterator: BatchIterator;
   protected rng: Random;

@@ -15,9 +15,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Random } from '../engine/random.ts';
-import { BatchIterator } from '../data/batches.ts';
 import { imageSize, type ImageDataset } from '../data/dataset.ts';
-import type { PairBatch, PairSampler, PairSamplerOptions, PairSamplerState, PairSide } from '../data/pairs.ts';
+import { BaseSampler, type PairBatch, type PairSampler, type PairSamplerOptions, type PairSide } from '../data/pairs.ts';
 
 export interface PairFileSpec {
   /** Factor names without the residual. */
@@ -123,32 +122,21 @@ function attributeChoices(values: Int32Array[], n: number): { anchors: number[];
   return { anchors, choices };
 }
 
-class FilePairSampler implements PairSampler {
+class FilePairSampler extends BaseSampler {
   readonly factorNames: string[];
-  private iterator: BatchIterator;
-  private readonly rng: Random;
-  private readonly kind: string;
-  private readonly size: number;
+  protected readonly kind: string;
   private readonly anchors: number[];
   private readonly choices: { factor: number; partners: Int32Array }[][];
   private readonly frozen: { factor: number; partner: number }[] | null = null;
 
   constructor(private readonly ds: ImageDataset, private readonly spec: PairFileSpec, options: PairSamplerOptions) {
+    const { anchors, choices } = FilePairSampler.anchorsOf(spec, ds.shape[0]);
+    super(anchors.length, { ...options, batchSize: Math.min(options.batchSize, anchors.length) });
+    this.anchors = anchors;
+    this.choices = choices;
     this.factorNames = [...spec.factors, 'residual'];
     this.kind = spec.pairs ? 'pair-file' : 'attribute-file';
-    if (spec.pairs) {
-      this.anchors = spec.pairs.map((_, k) => k);
-      this.choices = [];
-    } else {
-      ({ anchors: this.anchors, choices: this.choices } = attributeChoices(spec.values!, ds.shape[0]));
-      if (this.anchors.length === 0) throw new Error('pair file: no two images share an attribute value, so no pair can be formed; give at least two images the same value of some attribute');
-    }
-    this.size = this.anchors.length;
-    const frozen = options.mode === 'frozen';
-    const root = new Random(options.seed);
-    this.iterator = new BatchIterator({ size: this.size, batchSize: Math.min(options.batchSize, this.size), seed: root.nextUint32(), shuffle: options.shuffle ?? !frozen });
-    this.rng = new Random(root.nextUint32());
-    if (frozen && !spec.pairs) {
+    if (options.mode === 'frozen' && !spec.pairs) {
       const r = new Random(options.frozenSeed ?? 1);
       this.frozen = this.choices.map((c) => {
         const pick = c[r.int(c.length)]!;
@@ -157,8 +145,12 @@ class FilePairSampler implements PairSampler {
     }
   }
 
-  get residualIndex(): number {
-    return this.factorNames.length - 1;
+  /** The anchors a batch draws from: every listed pair, or every image that shares an attribute with another. */
+  private static anchorsOf(spec: PairFileSpec, images: number): { anchors: number[]; choices: { factor: number; partners: Int32Array }[][] } {
+    if (spec.pairs) return { anchors: spec.pairs.map((_, k) => k), choices: [] };
+    const found = attributeChoices(spec.values!, images);
+    if (found.anchors.length === 0) throw new Error('pair file: no two images share an attribute value, so no pair can be formed; give at least two images the same value of some attribute');
+    return found;
   }
 
   next(): PairBatch {
@@ -198,15 +190,6 @@ class FilePairSampler implements PairSampler {
     return { a, b, factors, shape: [B, h, w, c], epoch, step };
   }
 
-  state(): PairSamplerState {
-    return { kind: this.kind, iterator: this.iterator.state(), rng: this.rng.state() };
-  }
-
-  setState(state: PairSamplerState): void {
-    if (state.kind !== this.kind) throw new Error(`pair sampler: state is for a '${state.kind}' sampler, this is '${this.kind}'`);
-    this.iterator = BatchIterator.fromState(state.iterator);
-    this.rng.setState(state.rng);
-  }
 }
 
 /**

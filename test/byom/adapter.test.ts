@@ -140,6 +140,14 @@ describe('external model adapter', () => {
         assert.equal(batch.b.images[k * 12], j);
       }
     }
+    // Resume: a fresh sampler given the saved state continues with the same pairs.
+    const saved = sampler.state();
+    const resumed = filePairs(ds, spec, { batchSize: 8, seed: 99 });
+    resumed.setState(saved);
+    for (let s = 0; s < 3; s++) {
+      const [x, y] = [sampler.next(), resumed.next()];
+      assert.deepEqual([y.a.indices, y.b.indices, y.factors], [x.a.indices, x.b.indices, x.factors]);
+    }
     const frozen = () => filePairs(ds, spec, { batchSize: 3, seed: 1, mode: 'frozen' }).next();
     assert.deepEqual(frozen(), frozen());
     const explicit = parsePairFile({ pairs: [{ a: 'a.png', b: 'd.png', factor: 'light' }] }, files, 'p.json');
