@@ -77,7 +77,7 @@ export function buildProgram(): Command {
     .argument('[sources...]', 'a zoo folder with manifest.json (default zoo/colormnist), or cinn/iin run folders or folders of them')
     .option('--port <n>', 'port (0 picks a free one)', '8321')
     .option('--host <address>', 'address to bind', '127.0.0.1')
-    .option('--test-images <n>', 'ColorMNIST test images served to the page', '256')
+    .option('--test-images <n>', 'test images served to the page (a zoo: ColorMNIST; run folders: their own data)', '256')
     .option('--no-open', 'do not open a browser (one is opened only when a display is available)')
     .option('--rebuild', 'rebuild the page bundle even if it is up to date')
     .action(exploreCommand);
