@@ -1,11 +1,13 @@
 /**
  * Drives a TrainingJob inside a run folder: logs metrics, writes resumable checkpoints
- * atomically, keeps snapshots and sample images, resumes from the last checkpoint, stops
- * cleanly when asked (SIGINT), and stops with a clear error on a NaN/Inf loss while keeping the
- * last good checkpoint. Node only (it writes files); emits progress events, never prints.
+ * atomically, keeps snapshots and sample images, resumes from the last checkpoint (rewriting
+ * metrics.jsonl to that checkpoint's step), stops cleanly when asked (SIGINT, SIGTERM), and
+ * stops with a clear error on a NaN/Inf loss while keeping the last checkpoint that is known to
+ * be good (its own loss and the step after it were finite). Node only (it writes files); emits
+ * progress events and notes, never prints.
  */
-import { readFileSync, rmSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, renameSync, rmSync, mkdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '../runs/atomic-file.ts';
 import type { RunFolder } from '../runs/run-folder.ts';
 import type { ProgressListener } from '../runs/progress.ts';
@@ -22,11 +24,13 @@ export interface RunnerOptions {
   keepCheckpoints: number;
   /** Continue from the run folder's last checkpoint. */
   resume: boolean;
-  /** Checked after every step; true writes a checkpoint and returns (SIGINT). */
+  /** Checked after every step; true writes a checkpoint and returns (SIGINT, SIGTERM). */
   shouldStop?: () => boolean;
   /** Test hook: called after each completed step. */
   afterStep?: (iteration: number) => void;
   onProgress?: ProgressListener;
+  /** Things the user should know that are not errors (a torn metrics line dropped on resume). */
+  onNote?: (message: string) => void;
 }
 
 export const DEFAULT_RUNNER_OPTIONS: RunnerOptions = {
@@ -44,13 +48,23 @@ export interface RunResult {
 }
 
 export class NonFiniteLossError extends Error {
-  constructor(readonly step: number, readonly value: number | string, readonly checkpoint: string | null) {
+  constructor(readonly step: number, readonly value: number | string, readonly checkpoint: string | null, readonly setAside: string[] = []) {
     super(
       `training stopped at step ${step}: the loss became ${value}. ` +
-      (checkpoint ? `The last good checkpoint is kept: ${checkpoint} (resume from it with a lower learning rate).` : 'No checkpoint had been written yet.'),
+      (checkpoint ? `The last good checkpoint is kept: ${checkpoint} (resume from it with a lower learning rate).` : 'No good checkpoint had been written yet.') +
+      (setAside.length ? ` Set aside, because the step after them was not finite: ${setAside.join(', ')}.` : ''),
     );
     this.name = 'NonFiniteLossError';
   }
+}
+
+function checkpointStep(path: string): number {
+  return Number(/step-(\d+)\.json$/.exec(path)?.[1] ?? NaN);
+}
+
+/** Where a checkpoint whose next step was not finite is moved (out of --resume's way, not deleted). */
+export function setAsidePath(path: string): string {
+  return join(dirname(path), basename(path).replace(/\.json$/, '.next-step-not-finite.json'));
 }
 
 function readState(path: string): TrainState {
@@ -69,16 +83,21 @@ export async function runJob(job: TrainingJob, run: RunFolder, options: Partial<
   const task = `train ${job.kind}`;
   const t0 = performance.now();
   let start = 0;
-  let lastCheckpoint: string | null = null;
   if (o.resume) {
-    lastCheckpoint = run.latestCheckpoint();
-    if (lastCheckpoint) {
-      const state = readState(lastCheckpoint);
-      if (state.kind !== job.kind) throw new Error(`checkpoint ${lastCheckpoint} is for '${state.kind}', not '${job.kind}'`);
+    const latest = run.latestCheckpoint();
+    if (latest) {
+      const state = readState(latest);
+      if (state.kind !== job.kind) throw new Error(`checkpoint ${latest} is for '${state.kind}', not '${job.kind}'`);
+      if (!Number.isInteger(state.step) || state.step < 0 || state.step > job.totalSteps) {
+        throw new Error(`checkpoint ${latest} is at step ${String(state.step)}, outside this run's 0…${job.totalSteps} steps`);
+      }
       await job.restoreState(state);
       start = state.step;
-      run.truncateMetricsAfter(start);
     }
+    // The log is rewritten to the checkpoint's state (no checkpoint: to nothing), so a resumed
+    // run logs each step once, in order, as an uninterrupted run does.
+    const note = run.resetMetricsTo(start, start === job.totalSteps);
+    if (note) o.onNote?.(note);
   }
   const snapshots = new Set(job.snapshotIterations ?? []);
   const snapshotDir = join(run.path, 'snapshots');
@@ -89,11 +108,26 @@ export async function runJob(job: TrainingJob, run: RunFolder, options: Partial<
       writeFileAtomic(join(snapshotDir, `step-${String(iteration).padStart(8, '0')}-${name}`), text);
     }
   };
+  // Old checkpoints are pruned to the newest keepCheckpoints, but the newest one whose next step
+  // is known to be finite (its step < the steps completed) always stays: it is what a NaN falls
+  // back to.
+  const prune = (completed: number) => {
+    const all = run.listCheckpoints();
+    const verified = all.filter((f) => checkpointStep(f) < completed).at(-1);
+    for (const old of all.slice(0, Math.max(0, all.length - o.keepCheckpoints))) if (old !== verified) rmSync(old, { force: true });
+  };
   const writeCheckpoint = async (iteration: number) => {
     const state = await job.saveState(iteration);
-    lastCheckpoint = run.writeCheckpoint(iteration, JSON.stringify(state));
+    run.writeCheckpoint(iteration, JSON.stringify(state));
+    prune(iteration);
+  };
+  /** The NaN at step `failed`: checkpoints after step failed − 2 had a non-finite next step. */
+  const nonFinite = (failed: number, value: string): NonFiniteLossError => {
     const all = run.listCheckpoints();
-    for (const old of all.slice(0, Math.max(0, all.length - o.keepCheckpoints))) rmSync(old, { force: true });
+    const good = all.filter((f) => checkpointStep(f) <= failed - 2).at(-1) ?? null;
+    const bad = all.filter((f) => checkpointStep(f) > failed - 2);
+    for (const f of bad) renameSync(f, setAsidePath(f));
+    return new NonFiniteLossError(failed, value, good, bad.map(setAsidePath));
   };
   const writeSamples = async (iteration: number) => {
     if (!job.samples) return;
@@ -112,12 +146,12 @@ export async function runJob(job: TrainingJob, run: RunFolder, options: Partial<
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       const token = /-?Infinity|NaN/.exec(message);
-      if (token || /not finite|non-finite/i.test(message)) throw new NonFiniteLossError(iteration + 1, token?.[0] ?? 'not finite', lastCheckpoint);
+      if (token || /not finite|non-finite/i.test(message)) throw nonFinite(iteration + 1, token?.[0] ?? 'not finite');
       throw error;
     }
     iteration++;
     const loss = metrics['loss'];
-    if (loss === undefined || !Number.isFinite(loss)) throw new NonFiniteLossError(iteration, String(loss), lastCheckpoint);
+    if (loss === undefined || !Number.isFinite(loss)) throw nonFinite(iteration, String(loss));
     lastMetrics = metrics;
     run.logMetrics({ step: iteration, ...metrics });
     o.onProgress?.({ task, step: iteration, total: job.totalSteps, metrics: { loss } });

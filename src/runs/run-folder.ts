@@ -69,19 +69,54 @@ export class RunFolder {
     appendFileSync(join(this.path, 'metrics.jsonl'), `${JSON.stringify(record)}\n`);
   }
 
-  readMetrics(): Array<Record<string, unknown>> {
+  /**
+   * The metrics records. A last line cut short (a crash or power loss while appending) is not a
+   * record: it is left out and `torn` says so; a broken line elsewhere is an error naming it.
+   */
+  readMetricsChecked(): { records: Array<Record<string, unknown>>; torn: string | null } {
     const file = join(this.path, 'metrics.jsonl');
-    if (!existsSync(file)) return [];
-    return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>);
+    if (!existsSync(file)) return { records: [], torn: null };
+    const text = readFileSync(file, 'utf8');
+    const lines = text.split('\n');
+    const records: Array<Record<string, unknown>> = [];
+    let torn: string | null = null;
+    lines.forEach((line, i) => {
+      if (!line.trim()) return;
+      const last = i === lines.length - 1 || lines.slice(i + 1).every((l) => !l.trim());
+      try {
+        const record = JSON.parse(line) as unknown;
+        if (typeof record !== 'object' || record === null || Array.isArray(record)) throw new Error('not a JSON object');
+        // A last line without its newline was cut short even when it happens to parse.
+        if (last && !text.endsWith('\n')) throw new Error('no newline');
+        records.push(record as Record<string, unknown>);
+      } catch (error) {
+        if (!last) throw new Error(`${file} line ${i + 1} is not a metrics record (${error instanceof Error ? error.message : String(error)}): ${line.slice(0, 80)}`);
+        torn = line;
+      }
+    });
+    return { records, torn };
+  }
+
+  readMetrics(): Array<Record<string, unknown>> {
+    return this.readMetricsChecked().records;
   }
 
   /**
-   * Drops metric lines past `step` (after a resume from an earlier checkpoint, so the log has
-   * each step once).
+   * Rewrites the log to the state of the checkpoint at `step` (the resume point): records of
+   * later steps go, as do evaluation lines at `step` itself when `dropEvalAt` (the final
+   * evaluation runs after the last checkpoint and is repeated). Returns a note when a torn last
+   * line was dropped.
    */
-  truncateMetricsAfter(step: number): void {
-    const kept = this.readMetrics().filter((r) => typeof r['step'] !== 'number' || (r['step'] as number) <= step);
-    writeFileAtomic(join(this.path, 'metrics.jsonl'), kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  resetMetricsTo(step: number, dropEvalAt = false): string | null {
+    const { records, torn } = this.readMetricsChecked();
+    const kept = records.filter((r) => {
+      const s = r['step'];
+      if (typeof s !== 'number') return true;
+      return s < step || (s === step && !(dropEvalAt && 'eval' in r));
+    });
+    const file = join(this.path, 'metrics.jsonl');
+    if (existsSync(file) || kept.length) writeFileAtomic(file, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    return torn === null ? null : `${file}: dropped a torn last line (${JSON.stringify(torn.slice(0, 60))}), left by a crash while it was written`;
   }
 
   writeCheckpoint(step: number, data: string | Uint8Array): string {

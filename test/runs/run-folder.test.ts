@@ -22,7 +22,7 @@ test('a run folder holds config, metrics and checkpoints, named by time and run 
   assert.deepEqual(run.readConfig(), { lr: 1 });
   assert.equal(run.readMetrics().length, 3);
   assert.match(run.latestCheckpoint()!, /step-00000010\.json$/);
-  run.truncateMetricsAfter(2);
+  assert.equal(run.resetMetricsTo(2), null);
   assert.deepEqual(run.readMetrics().map((r) => r['step']), [1, 2]);
   run.close();
   assert.ok(!readdirSync(run.path).some((f) => f.endsWith('.tmp')), 'no temp files left behind');
