@@ -332,10 +332,10 @@ function cinnDrift(): string[] {
     ['embedder.numDown', c.numDown, embedder['numDown']],
     ['embedder.baseChannels', c.baseChannels, embedder['baseChannels']],
     ['embedder.maxChannels', c.maxChannels, embedder['maxChannels']],
-    ['batch', c.batch, job.batchSize],
-    ['learningRate', c.learningRate, job.learningRate],
-    ['beta1', c.beta1, job.beta1],
-    ['beta2', c.beta2, job.beta2],
+    ['batch', c.batch, job.train.batchSize],
+    ['learningRate', c.learningRate, job.train.learningRate],
+    ['beta1', c.beta1, job.train.beta1],
+    ['beta2', c.beta2, job.train.beta2],
   ];
   return expected
     .filter(([, ours, theirs]) => ours !== theirs)

@@ -129,15 +129,57 @@ export function applyOverrides<T>(config: T, overrides: string[]): T {
   return result;
 }
 
+/** Keys that have moved: old dotted key → its new dotted key (e.g. `steps` → `train.steps`). */
+export type MovedKeys = Record<string, string>;
+
+/**
+ * A saved config in an older shape, with each moved key put where it now lives (a run folder
+ * written before the keys moved still resumes and loads).
+ *
+ * @example
+ *   moveKeys({ steps: 40, cinn: {} }, { steps: 'train.steps' })   // { cinn: {}, train: { steps: 40 } }
+ */
+export function moveKeys<T>(config: T, moved: MovedKeys): T {
+  if (!isPlainObject(config)) return config;
+  const result = structuredClone(config) as ConfigObject;
+  for (const [from, to] of Object.entries(moved)) {
+    if (from.includes('.') || !(from in result)) continue;
+    const value = result[from]!;
+    delete result[from];
+    const keys = to.split('.');
+    let cursor = result;
+    for (const key of keys.slice(0, -1)) {
+      if (!isPlainObject(cursor[key])) cursor[key] = {};
+      cursor = cursor[key] as ConfigObject;
+    }
+    cursor[keys.at(-1)!] ??= value;
+  }
+  return result as T;
+}
+
+/** Runs `fn`; an unknown key that has moved becomes an error naming its new spelling. */
+export function withMovedKeys<T>(moved: MovedKeys, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const to = moved[error.key];
+    if (to) throw new ConfigError(error.key, `config key '${error.key}' is now '${to}' (on the command line: --${to}=…)`);
+    throw error;
+  }
+}
+
 /**
  * Resolves a config: defaults ← preset ← each file (left to right) ← dotted overrides.
  *
  * @example
  *   resolveConfig(DEFAULTS, { preset: PRESETS.tiny, files: [fromDisk], overrides: ['--train.steps=10'] })
  */
-export function resolveConfig<T>(defaults: T, sources: { preset?: DeepPartial<T>; files?: ConfigObject[]; overrides?: string[] } = {}): T {
-  let config = structuredClone(defaults);
-  if (sources.preset) config = mergeConfig(config, sources.preset);
-  for (const file of sources.files ?? []) config = mergeConfig(config, file);
-  return applyOverrides(config, sources.overrides ?? []);
+export function resolveConfig<T>(defaults: T, sources: { preset?: DeepPartial<T>; files?: ConfigObject[]; overrides?: string[]; moved?: MovedKeys } = {}): T {
+  return withMovedKeys(sources.moved ?? {}, () => {
+    let config = structuredClone(defaults);
+    if (sources.preset) config = mergeConfig(config, sources.preset);
+    for (const file of sources.files ?? []) config = mergeConfig(config, file);
+    return applyOverrides(config, sources.overrides ?? []);
+  });
 }

@@ -7,6 +7,7 @@ import { loadFashionMnist, loadImageFolder, loadMnist, loadMnistRaw } from '../d
 import type { ColorMnistDataset } from '../data/color-mnist.ts';
 import { checkImageFolder, conversionNote } from './folder-check.ts';
 import { emitByomNote } from './external-model.ts';
+import { count, type ConfigLimits } from '../config/limits.ts';
 
 export interface DataConfig {
   /** 'colormnist' (the reference variant), 'colormnist-fgbg' (independent fg/bg colours), 'mnist', 'fashion-mnist' or 'folder'. */
@@ -22,6 +23,13 @@ export interface DataConfig {
 }
 
 export const DEFAULT_DATA_CONFIG: DataConfig = { dataset: 'colormnist', folder: '', limit: 0, evalImages: 1000, size: 32 };
+
+/** The allowed numbers of `data` (src/config/limits.ts). */
+export const DATA_LIMITS: ConfigLimits = {
+  'data.limit': count(0),
+  'data.evalImages': count(0, 1_000_000),
+  'data.size': count(4, 4096),
+};
 
 export const DATASETS = ['colormnist', 'colormnist-fgbg', 'mnist', 'fashion-mnist', 'folder'] as const;
 

@@ -29,6 +29,8 @@ export interface RunnerOptions {
   /** Test hook: called after each completed step. */
   afterStep?: (iteration: number) => void;
   onProgress?: ProgressListener;
+  /** Called after a resume has read and restored its checkpoint, before anything is written. */
+  onResumed?: (step: number) => void;
   /** Things the user should know that are not errors (a torn metrics line dropped on resume). */
   onNote?: (message: string) => void;
 }
@@ -94,6 +96,7 @@ export async function runJob(job: TrainingJob, run: RunFolder, options: Partial<
       await job.restoreState(state);
       start = state.step;
     }
+    o.onResumed?.(start);
     // The log is rewritten to the checkpoint's state (no checkpoint: to nothing), so a resumed
     // run logs each step once, in order, as an uninterrupted run does.
     const note = run.resetMetricsTo(start, start === job.totalSteps);

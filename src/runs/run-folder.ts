@@ -6,6 +6,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from
 import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from './atomic-file.ts';
 import { RunLock } from './run-lock.ts';
+import type { HistoryEntry } from './run-history.ts';
 
 export interface RunFolderOptions {
   /** Parent folder of all runs. Default: 'runs'. */
@@ -61,7 +62,32 @@ export class RunFolder {
   }
 
   readConfig<T>(): T {
-    return JSON.parse(readFileSync(join(this.path, 'config.json'), 'utf8')) as T;
+    const file = join(this.path, 'config.json');
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as T;
+    } catch (error) {
+      throw new Error(`${file} is not valid JSON (${error instanceof Error ? error.message : String(error)}); it is the run's config and is left as it is`);
+    }
+  }
+
+  /** The resumes that changed the config (history.jsonl), oldest first. */
+  readHistory(): HistoryEntry[] {
+    const file = join(this.path, 'history.jsonl');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((line, i) => {
+      try {
+        return JSON.parse(line) as HistoryEntry;
+      } catch {
+        throw new Error(`${file} line ${i + 1} is not valid JSON`);
+      }
+    });
+  }
+
+  /** Records a resume that changed the config; config.json itself is never rewritten. */
+  appendHistory(entry: HistoryEntry): void {
+    const file = join(this.path, 'history.jsonl');
+    const before = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    writeFileAtomic(file, `${before}${JSON.stringify(entry)}\n`);
   }
 
   /** Appends one metrics record (a JSON line). */

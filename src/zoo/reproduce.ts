@@ -41,17 +41,17 @@ export const COLORMNIST_RECIPE: Record<PresetName, ZooRecipe> = {
     // Ten snapshots plus the untrained model keep the zoo within its size budget.
     classifier: { train: { steps: 3000, decayStart: 1500, checkpoints: 10, includeInitialCheckpoint: true } },
     // Smaller than the job default so four t's fit the zoo's size budget.
-    cinn: { steps: 1200, cinn: { numBlocks: 8, hiddenWidth: 128, hiddenDepth: 1, embeddingDim: 64 } },
+    cinn: { train: { steps: 1200 }, cinn: { numBlocks: 8, hiddenWidth: 128, hiddenDepth: 1, embeddingDim: 64 } },
     dynamicsLayer: 'conv3',
     dynamicsEvery: 2,
-    dynamics: { steps: 300, cinn: { numBlocks: 4, hiddenWidth: 64, hiddenDepth: 1, embeddingDim: 32 } },
-    iin: { steps: 5000, learningRate: 1e-3, iin: { numBlocks: 8, hiddenWidth: 128, hiddenDepth: 1 } },
+    dynamics: { train: { steps: 300 }, cinn: { numBlocks: 4, hiddenWidth: 64, hiddenDepth: 1, embeddingDim: 32 } },
+    iin: { train: { steps: 5000, learningRate: 1e-3 }, iin: { numBlocks: 8, hiddenWidth: 128, hiddenDepth: 1 } },
   },
   tiny: {
     layers: ['conv0', 'conv2', 'z', 'logits'],
     dynamicsLayer: 'conv3',
     dynamicsEvery: 1,
-    ae: {}, classifier: {}, cinn: {}, dynamics: { steps: 20 }, iin: {},
+    ae: {}, classifier: {}, cinn: {}, dynamics: { train: { steps: 20 } }, iin: {},
   },
 };
 

@@ -59,7 +59,7 @@ describe('bring your own model: nsfwjs MobileNetV2 on skimage photographs (tiny)
 
   test('t at two layers of MobileNetV2: Φ(x) = model(preprocess(x)) from 32×32 photos to 224×224', () => {
     for (const layer of LAYERS) {
-      const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', MODEL, '--layer', layer, '--runs', runs, '--name', `cinn-${layer}`, '--batchSize=4', '--steps=4', '--data.size=32']);
+      const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', MODEL, '--layer', layer, '--runs', runs, '--name', `cinn-${layer}`, '--train.batchSize=4', '--train.steps=4', '--data.size=32']);
       assert.equal(r.status, 0, r.stderr);
       timings[`train cinn ${layer}`] = r.seconds;
       assert.match(r.stderr, /note: Φ\(x\) = nsfwjs-mobilenet-v2\(preprocess\(x\)\): 32×32×3 images in \[-1, 1\] are resized \(bilinear\) and mapped to the model's input \(224×224×3, values in \[0, 1\]\)/);
@@ -86,12 +86,12 @@ describe('bring your own model: nsfwjs MobileNetV2 on skimage photographs (tiny)
     };
     const file = join(work, 'attributes.json');
     writeFileSync(file, JSON.stringify(attributes));
-    const e = cli(['train', 'iin', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--pairs', file, '--runs', runs, '--name', 'iin', '--batchSize=4', '--steps=6', '--data.size=32']);
+    const e = cli(['train', 'iin', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--pairs', file, '--runs', runs, '--name', 'iin', '--train.batchSize=4', '--train.steps=6', '--data.size=32']);
     assert.equal(e.status, 0, e.stderr);
     iinRun = lastJson(e.stdout)['run'] as string;
     const model = JSON.parse(readFileSync(join(iinRun, 'model.json'), 'utf8'));
     assert.match(JSON.stringify(model), /"subject","setting","residual"/);
-    const byLabel = cli(['train', 'iin', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--runs', runs, '--name', 'iin-labels', '--batchSize=4', '--steps=4', '--data.size=32']);
+    const byLabel = cli(['train', 'iin', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--runs', runs, '--name', 'iin-labels', '--train.batchSize=4', '--train.steps=4', '--data.size=32']);
     assert.equal(byLabel.status, 0, byLabel.stderr);
     // A pair naming an image that is not in the folder says which and how paths are written.
     writeFileSync(file, JSON.stringify({ pairs: [{ a: 'colour/astronaut.jpg', b: 'colour/nope.jpg', factor: 'x' }] }));
@@ -220,7 +220,7 @@ describe('bring your own model: errors say what to do', () => {
 
   test('a graph model: t at a node (Φ only; no Ψ), the card assumption noted, sample and attack run', () => {
     const graph = writeGraphModel(join(dir, 'graph-ok'));
-    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', graph, '--layer', 'relu', '--runs', runs, '--steps=3', '--batchSize=4', '--data.size=32']);
+    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', graph, '--layer', 'relu', '--runs', runs, '--train.steps=3', '--train.batchSize=4', '--data.size=32']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /no model-card\.json gives the input value range; assuming pixels in \[0, 1\]/);
     // The analyses need only Φ, t and f, so they run on a graph model too.
@@ -262,7 +262,7 @@ describe('bring your own model: errors say what to do', () => {
 
   test('a model edited after its t was trained is refused by the analyses and the explorer, saying what changed', async () => {
     const layers = await writeLayersModel(join(dir, 'layers-edited'), 16, { valueRange: [0, 1] });
-    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', layers, '--layer', 'conv2', '--runs', runs, '--steps=2', '--batchSize=4', '--data.size=32']);
+    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', layers, '--layer', 'conv2', '--runs', runs, '--train.steps=2', '--train.batchSize=4', '--data.size=32']);
     assert.equal(r.status, 0, r.stderr);
     const run = lastJson(r.stdout)['run'] as string;
     const recorded = JSON.parse(readFileSync(join(run, 'model-under-study.json'), 'utf8')) as { weightsSha256: string; card: unknown };
@@ -310,7 +310,7 @@ describe('bring your own model: errors say what to do', () => {
   test('fewer images than the batch size says which batch size to use', () => {
     const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', MODEL, '--layer', 'dense_2', '--runs', runs, '--data.size=32']);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /train cinn: (\d+) training images are fewer than batchSize 16; set --batchSize=\1 or smaller, or add images/);
+    assert.match(r.stderr, /train cinn: (\d+) training images are fewer than batchSize 16; set --train.batchSize=\1 or smaller, or add images/);
   });
 
   test('data at another size than the AE says which size to use', () => {

@@ -115,11 +115,17 @@ describe('inntrospect train (tiny preset)', () => {
   });
 
   test('a NaN loss stops the run with a clear message and keeps the last good checkpoint', () => {
-    const r = cli(['train', 'cinn', '--preset', 'tiny', '--runs', runs, '--name', 'nan', '--ae', aeRun, '--model', classifierRun, '--layer', 'conv2', '--checkpoint-every', '1', '--learningRate=1e8']);
+    const r = cli(['train', 'cinn', '--preset', 'tiny', '--runs', runs, '--name', 'nan', '--ae', aeRun, '--model', classifierRun, '--layer', 'conv2', '--checkpoint-every', '1', '--train.learningRate=1000']);
     assert.equal(r.status, 3, r.stderr);
-    assert.match(r.stderr, /the loss became (NaN|-?Infinity)\. The last good checkpoint is kept: .*step-0000000\d\.json/);
+    const m = /training stopped at step (\d+): the loss became (NaN|-?Infinity)\. (The last good checkpoint is kept: .*step-(\d+)\.json|No good checkpoint had been written yet\.)/.exec(r.stderr);
+    assert.ok(m, r.stderr);
+    const failed = Number(m[1]);
     const run = readdirSync(runs).map((d) => join(runs, d)).find((d) => d.endsWith('_nan'))!;
-    assert.ok(readdirSync(join(run, 'checkpoints')).length >= 1);
+    // A checkpoint whose next step was not finite is set aside, not offered for --resume.
+    const kept = readdirSync(join(run, 'checkpoints')).filter((f) => /^step-\d+\.json$/.test(f)).map((f) => Number(/\d+/.exec(f)![0]));
+    assert.ok(kept.every((s) => s <= failed - 2), `kept ${kept.join(', ')} with a NaN at step ${failed}`);
+    if (m[4]) assert.equal(Number(m[4]), Math.max(...kept));
+    if (failed >= 2) assert.ok(readdirSync(join(run, 'checkpoints')).some((f) => f.endsWith('.next-step-not-finite.json')));
     assert.ok(!existsSync(join(run, 'model.json')));
   });
 

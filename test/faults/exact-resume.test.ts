@@ -36,13 +36,13 @@ describe(`exact resume after a kill at every step (${STEPS} steps)`, () => {
   test('classifier (snapshots included)', async () => everyStep(refs.classifier!));
   test('cinn', async () => {
     const config = tinyConfig('cinn', [
-      '--data.limit=64', '--data.evalImages=8', `--steps=${STEPS}`, '--batchSize=8',
+      '--data.limit=64', '--data.evalImages=8', `--train.steps=${STEPS}`, "--train.batchSize=8",
       `--ae=${join(refs.ae!.path, 'model.json')}`, `--model=${join(refs.classifier!.path, 'model.json')}`, '--layer=conv2',
     ]);
     await everyStep(await trainReference('cinn', config, root));
   });
   test('iin', async () => {
-    const config = tinyConfig('iin', ['--data.limit=64', '--data.evalImages=8', `--steps=${STEPS}`, '--batchSize=8', `--ae=${join(refs.ae!.path, 'model.json')}`]);
+    const config = tinyConfig('iin', ['--data.limit=64', '--data.evalImages=8', `--train.steps=${STEPS}`, "--train.batchSize=8", `--ae=${join(refs.ae!.path, 'model.json')}`]);
     await everyStep(await trainReference('iin', config, root));
   });
 });

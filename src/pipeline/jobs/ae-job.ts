@@ -10,11 +10,12 @@ import { parseCheckpoint, serializeCheckpoint } from '../../models/checkpoints.t
 import { PatchDiscriminator } from '../../models/discriminator.ts';
 import { AutoencoderTrainer, DEFAULT_AUTOENCODER_TRAIN_CONFIG, type AutoencoderTrainConfig } from '../../train/autoencoder-trainer.ts';
 import { reconstructionPsnr } from '../../train/metrics.ts';
-import { DEFAULT_DATA_CONFIG, gatherImages, loadData, type DataConfig, type LoadedData } from '../data-spec.ts';
+import { DATA_LIMITS, DEFAULT_DATA_CONFIG, gatherImages, loadData, type DataConfig, type LoadedData } from '../data-spec.ts';
 import { gridPng } from '../image-grid.ts';
 import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
 import { TRAIN_STATE_FORMAT, type SampleImage, type TrainingJob, type TrainState } from '../job.ts';
 import type { DeepPartial } from '../../config/config.ts';
+import { BETA, count, nonNegative, positive, SEED, type ConfigLimits } from '../../config/limits.ts';
 
 export interface AeJobConfig {
   data: DataConfig;
@@ -30,6 +31,18 @@ export const DEFAULT_AE_JOB_CONFIG: AeJobConfig = {
   model: DEFAULT_AUTOENCODER_CONFIG,
   train: DEFAULT_AUTOENCODER_TRAIN_CONFIG,
   sampleImages: 8,
+};
+
+/** The allowed numbers of an AE job's config, checked before anything loads. */
+export const AE_JOB_LIMITS: ConfigLimits = {
+  ...DATA_LIMITS,
+  'model.inSize': count(4, 4096), 'model.inChannels': count(1, 4), 'model.channels[]': count(1, 65_536),
+  'model.zDim': count(1, 65_536), 'model.initStd': positive(10), 'model.logVarInit': { min: -30, max: 30 }, 'model.seed': SEED,
+  'train.steps': count(1), 'train.batchSize': count(1, 65_536), 'train.learningRate': positive(1000),
+  'train.beta1': BETA, 'train.beta2': BETA, 'train.decayStart': count(0), 'train.klWeight': nonNegative(),
+  'train.perceptualWeight': nonNegative(), 'train.discriminator.start': count(0), 'train.discriminator.lrFactor': nonNegative(1000),
+  'train.discriminator.channels[]': count(1, 65_536), 'train.seed': SEED,
+  sampleImages: count(0, 1024),
 };
 
 export const AE_JOB_PRESETS: Record<'tiny' | 'default', DeepPartial<AeJobConfig>> = {

@@ -11,7 +11,7 @@ import { ConditionalINN, DEFAULT_CINN_CONFIG, type CinnConfig } from '../../flow
 import { loadFlow, saveFlow } from '../../flows/serialize.ts';
 import { cinnTrainStep, createFlowOptimizer } from '../../flows/train-step.ts';
 import { flowNll, nllPerDimension } from '../../flows/losses.ts';
-import { DEFAULT_DATA_CONFIG, gatherImages, loadData, type DataConfig, type LoadedData } from '../data-spec.ts';
+import { DATA_LIMITS, DEFAULT_DATA_CONFIG, gatherImages, loadData, type DataConfig, type LoadedData } from '../data-spec.ts';
 import { gridPng } from '../image-grid.ts';
 import { readModelOfKind } from '../model-files.ts';
 import {
@@ -21,9 +21,12 @@ import {
 import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
 import { TRAIN_STATE_FORMAT, type SampleImage, type TrainingJob, type TrainState } from '../job.ts';
 import type { DeepPartial } from '../../config/config.ts';
-import type { FlowTrainingConfig } from './flow-training-config.ts';
+import { FLOW_TRAINING_LIMITS, type FlowTrainingConfig } from './flow-training-config.ts';
+import { count, type ConfigLimits } from '../../config/limits.ts';
 
-export interface CinnJobConfig extends FlowTrainingConfig {
+export interface CinnJobConfig {
+  /** Optimisation: seed, steps, batch size, Adam (the same keys as every job's `train`). */
+  train: FlowTrainingConfig;
   data: DataConfig;
   /** The trained autoencoder: a model file or its run folder. */
   ae: string;
@@ -44,12 +47,7 @@ export interface CinnJobConfig extends FlowTrainingConfig {
 const { dim: _d, conditionShape: _c, seed: _s, ...CINN_ARCH } = DEFAULT_CINN_CONFIG;
 
 export const DEFAULT_CINN_JOB_CONFIG: CinnJobConfig = {
-  seed: 0,
-  steps: 4000,
-  batchSize: 64,
-  learningRate: 5e-4,
-  beta1: 0.5,
-  beta2: 0.9,
+  train: { seed: 0, steps: 4000, batchSize: 64, learningRate: 5e-4, beta1: 0.5, beta2: 0.9 },
   data: DEFAULT_DATA_CONFIG,
   ae: '',
   model: '',
@@ -58,9 +56,17 @@ export const DEFAULT_CINN_JOB_CONFIG: CinnJobConfig = {
   sampleImages: 8,
 };
 
+/** The allowed numbers of a cinn job's config, checked before anything loads. */
+export const CINN_JOB_LIMITS: ConfigLimits = {
+  ...DATA_LIMITS, ...FLOW_TRAINING_LIMITS,
+  'cinn.embeddingDim': count(1, 65_536), 'cinn.numBlocks': count(1, 1000), 'cinn.hiddenWidth': count(1, 65_536), 'cinn.hiddenDepth': count(1, 100),
+  'cinn.embedder.depth': count(2, 100), 'cinn.embedder.numDown': count(0, 20), 'cinn.embedder.baseChannels': count(1, 65_536), 'cinn.embedder.maxChannels': count(1, 65_536),
+  sampleImages: count(0, 1024),
+};
+
 export const CINN_JOB_PRESETS: Record<'tiny' | 'default', DeepPartial<CinnJobConfig>> = {
   tiny: {
-    steps: 40, batchSize: 16, learningRate: 1e-3, data: { limit: 512, evalImages: 64 },
+    train: { steps: 40, batchSize: 16, learningRate: 1e-3 }, data: { limit: 512, evalImages: 64 },
     cinn: { embeddingDim: 16, numBlocks: 2, hiddenWidth: 32, hiddenDepth: 1 }, sampleImages: 4,
   },
   default: {},
@@ -84,12 +90,12 @@ export class CinnJob implements TrainingJob {
     readonly config: CinnJobConfig, private readonly ae: Autoencoder, private readonly classifier: ModelUnderStudy, greybox: ExternalLayer,
     private readonly data: LoadedData, private readonly fingerprint: ModelFingerprint,
   ) {
-    this.totalSteps = config.steps;
+    this.totalSteps = config.train.steps;
     this.greybox = greybox;
-    this.t = new ConditionalINN({ ...config.cinn, dim: ae.config.zDim, conditionShape: greybox.zShape, seed: config.seed });
-    this.optimizer = createFlowOptimizer({ learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2 });
-    this.batches = new BatchIterator({ size: data.train.shape[0], batchSize: config.batchSize, seed: config.seed + 1, dropLast: true });
-    this.posteriorRng = new Random(config.seed + 2);
+    this.t = new ConditionalINN({ ...config.cinn, dim: ae.config.zDim, conditionShape: greybox.zShape, seed: config.train.seed });
+    this.optimizer = createFlowOptimizer({ learningRate: config.train.learningRate, beta1: config.train.beta1, beta2: config.train.beta2 });
+    this.batches = new BatchIterator({ size: data.train.shape[0], batchSize: config.train.batchSize, seed: config.train.seed + 1, dropLast: true });
+    this.posteriorRng = new Random(config.train.seed + 2);
   }
 
   static async create(config: CinnJobConfig): Promise<CinnJob> {
@@ -104,8 +110,8 @@ export class CinnJob implements TrainingJob {
       if (h !== ae.config.inSize || w !== ae.config.inSize || c !== ae.config.inChannels) {
         throw new Error(`train cinn: the data's images are ${h}×${w}×${c} but the autoencoder works on ${ae.config.inSize}×${ae.config.inSize}×${ae.config.inChannels}; set --data.size=${ae.config.inSize} (the size the AE was trained at)`);
       }
-      if (data.train.shape[0] < config.batchSize) {
-        throw new Error(`train cinn: ${data.train.shape[0]} training images are fewer than batchSize ${config.batchSize}; set --batchSize=${data.train.shape[0]} or smaller, or add images`);
+      if (data.train.shape[0] < config.train.batchSize) {
+        throw new Error(`train cinn: ${data.train.shape[0]} training images are fewer than batchSize ${config.train.batchSize}; set --train.batchSize=${data.train.shape[0]} or smaller, or add images`);
       }
       const [ih, iw] = classifier.card.inputSize;
       if (ih !== h || iw !== w || classifier.card.channels !== c || classifier.kind !== 'inntrospect') {
@@ -145,7 +151,7 @@ export class CinnJob implements TrainingJob {
     if (!test) return {};
     let total = 0;
     let count = 0;
-    const rng = new Random(this.config.seed + 99);
+    const rng = new Random(this.config.train.seed + 99);
     for (let start = 0; start < test.shape[0]; start += 128) {
       const n = Math.min(128, test.shape[0] - start);
       const x = toBatch(test, Int32Array.from({ length: n }, (_, i) => start + i));
@@ -173,8 +179,8 @@ export class CinnJob implements TrainingJob {
       const z = this.greybox.phi(x);
       const v = this.t.forward(zbar, z).output;
       const through = this.t.inverse(v, z).output;
-      const fresh1 = this.t.sample(z, 1, new Random(this.config.seed + 5));
-      const fresh2 = this.t.sample(z, 1, new Random(this.config.seed + 6));
+      const fresh1 = this.t.sample(z, 1, new Random(this.config.train.seed + 5));
+      const fresh2 = this.t.sample(z, 1, new Random(this.config.train.seed + 6));
       const swapped = this.t.inverse(tf.reverse(v, 0), z).output;
       return [x, this.ae.decode(zbar), this.ae.decode(through), this.ae.decode(fresh1), this.ae.decode(fresh2), this.ae.decode(swapped)]
         .map((t) => Float32Array.from(t.dataSync()));

@@ -10,10 +10,11 @@ import { ColorMnistClassifier, DEFAULT_COLORMNIST_CLASSIFIER_CONFIG, type ColorM
 import { DEFAULT_SQUEEZENET_CONFIG, SqueezeNet, type SqueezeNetConfig } from '../../models/squeezenet.ts';
 import { ClassifierTrainer, DEFAULT_CLASSIFIER_TRAIN_CONFIG, type ClassifierTrainConfig } from '../../train/classifier-trainer.ts';
 import { accuracy } from '../../train/metrics.ts';
-import { DEFAULT_DATA_CONFIG, gatherImages, loadData, type DataConfig, type LoadedData } from '../data-spec.ts';
+import { DATA_LIMITS, DEFAULT_DATA_CONFIG, gatherImages, loadData, type DataConfig, type LoadedData } from '../data-spec.ts';
 import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
 import { TRAIN_STATE_FORMAT, type TrainingJob, type TrainState } from '../job.ts';
 import type { DeepPartial } from '../../config/config.ts';
+import { BETA, count, positive, SEED, type ConfigLimits } from '../../config/limits.ts';
 
 export interface ClassifierJobConfig {
   /** 'colormnist' (the reference classifier: encoder → 64-d z → linear, BCE) or 'squeezenet'. */
@@ -31,6 +32,17 @@ export const DEFAULT_CLASSIFIER_JOB_CONFIG: ClassifierJobConfig = {
   colormnist: DEFAULT_COLORMNIST_CLASSIFIER_CONFIG,
   squeezenet: DEFAULT_SQUEEZENET_CONFIG,
   train: DEFAULT_CLASSIFIER_TRAIN_CONFIG,
+};
+
+/** The allowed numbers of a classifier job's config, checked before anything loads. */
+export const CLASSIFIER_JOB_LIMITS: ConfigLimits = {
+  ...DATA_LIMITS,
+  'colormnist.inSize': count(4, 4096), 'colormnist.inChannels': count(1, 4), 'colormnist.channels[]': count(1, 65_536),
+  'colormnist.zDim': count(1, 65_536), 'colormnist.numClasses': count(1, 100_000), 'colormnist.initStd': positive(10), 'colormnist.seed': SEED,
+  'squeezenet.inSize': count(4, 4096), 'squeezenet.inChannels': count(1, 4), 'squeezenet.stemChannels': count(1, 65_536),
+  'squeezenet.fires[][]': count(1, 65_536), 'squeezenet.numClasses': count(1, 100_000), 'squeezenet.headInitStd': positive(10), 'squeezenet.seed': SEED,
+  'train.steps': count(1), 'train.batchSize': count(1, 65_536), 'train.learningRate': positive(1000),
+  'train.beta1': BETA, 'train.beta2': BETA, 'train.decayStart': count(0), 'train.checkpoints': count(0, 10_000), 'train.seed': SEED,
 };
 
 export const CLASSIFIER_JOB_PRESETS: Record<'tiny' | 'default', DeepPartial<ClassifierJobConfig>> = {

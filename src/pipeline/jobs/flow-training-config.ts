@@ -1,4 +1,8 @@
-/** The optimisation settings both flow jobs (t and e) share: Adam with the reference's betas. */
+/**
+ * The optimisation settings both flow jobs (t and e) share, under `train` as in every job:
+ * Adam with the reference's betas.
+ */
+import { BETA, count, positive, SEED, type ConfigLimits } from '../../config/limits.ts';
 
 export interface FlowTrainingConfig {
   /** Seed of the flow's initialisation, the data order and the posterior samples. */
@@ -14,3 +18,13 @@ export interface FlowTrainingConfig {
   /** Adam β2 (reference: 0.9). */
   beta2: number;
 }
+
+/** The allowed numbers of `train` for t and e (src/config/limits.ts). */
+export const FLOW_TRAINING_LIMITS: ConfigLimits = {
+  'train.seed': SEED,
+  'train.steps': count(1),
+  'train.batchSize': count(1, 65_536),
+  'train.learningRate': positive(1000),
+  'train.beta1': BETA,
+  'train.beta2': BETA,
+};

@@ -11,16 +11,19 @@ import type { Autoencoder } from '../../models/autoencoder.ts';
 import { DEFAULT_IIN_CONFIG, SemanticINN, type IinConfig } from '../../flows/iin.ts';
 import { loadFlow, saveFlow } from '../../flows/serialize.ts';
 import { createFlowOptimizer, iinTrainStep } from '../../flows/train-step.ts';
-import { DEFAULT_DATA_CONFIG, loadData, type DataConfig } from '../data-spec.ts';
+import { DATA_LIMITS, DEFAULT_DATA_CONFIG, loadData, type DataConfig } from '../data-spec.ts';
 import { filePairs, readPairFile, type PairFileSpec } from '../pair-file.ts';
 import { gridPng } from '../image-grid.ts';
 import { readModelOfKind } from '../model-files.ts';
 import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
 import { TRAIN_STATE_FORMAT, type SampleImage, type TrainingJob, type TrainState } from '../job.ts';
 import type { DeepPartial } from '../../config/config.ts';
-import type { FlowTrainingConfig } from './flow-training-config.ts';
+import { FLOW_TRAINING_LIMITS, type FlowTrainingConfig } from './flow-training-config.ts';
+import { count, type ConfigLimits } from '../../config/limits.ts';
 
-export interface IinJobConfig extends FlowTrainingConfig {
+export interface IinJobConfig {
+  /** Optimisation: seed, steps, batch size, Adam (the same keys as every job's `train`). */
+  train: FlowTrainingConfig;
   /**
    * ColorMNIST ('colormnist': digit | colour; 'colormnist-fgbg': digit | foreground | background),
    * or any labelled dataset (pairs share the label: sub-folders of an image folder), or an image
@@ -42,12 +45,20 @@ export interface IinJobConfig extends FlowTrainingConfig {
 const { dim: _d, factorNames: _f, seed: _s, ...IIN_ARCH } = DEFAULT_IIN_CONFIG;
 
 export const DEFAULT_IIN_JOB_CONFIG: IinJobConfig = {
-  seed: 0, steps: 4000, batchSize: 64, learningRate: 5e-4, beta1: 0.5, beta2: 0.9,
+  train: { seed: 0, steps: 4000, batchSize: 64, learningRate: 5e-4, beta1: 0.5, beta2: 0.9 },
   data: DEFAULT_DATA_CONFIG, pairs: '', ae: '', iin: IIN_ARCH, sampleImages: 8,
 };
 
+/** The allowed numbers of an iin job's config, checked before anything loads. */
+export const IIN_JOB_LIMITS: ConfigLimits = {
+  ...DATA_LIMITS, ...FLOW_TRAINING_LIMITS,
+  'iin.factorSizes[]': count(1, 65_536), 'iin.numBlocks': count(1, 1000), 'iin.hiddenWidth': count(1, 65_536), 'iin.hiddenDepth': count(1, 100),
+  'iin.rho': { min: 0, max: 1, maxExclusive: true },
+  sampleImages: count(0, 1024),
+};
+
 export const IIN_JOB_PRESETS: Record<'tiny' | 'default', DeepPartial<IinJobConfig>> = {
-  tiny: { steps: 40, batchSize: 16, learningRate: 1e-3, data: { limit: 512, evalImages: 64 }, iin: { numBlocks: 2, hiddenWidth: 32, hiddenDepth: 1 }, sampleImages: 4 },
+  tiny: { train: { steps: 40, batchSize: 16, learningRate: 1e-3 }, data: { limit: 512, evalImages: 64 }, iin: { numBlocks: 2, hiddenWidth: 32, hiddenDepth: 1 }, sampleImages: 4 },
   default: {},
 };
 
@@ -60,11 +71,11 @@ export class IinJob implements TrainingJob {
   private readonly posteriorRng: Random;
 
   private constructor(readonly config: IinJobConfig, private readonly ae: Autoencoder, private readonly data: ImageDataset, private readonly test: ImageDataset | null, private readonly pairFile: PairFileSpec | null) {
-    this.totalSteps = config.steps;
-    this.pairs = this.sampler(data, { batchSize: config.batchSize, seed: config.seed + 1 });
-    this.e = new SemanticINN({ ...config.iin, dim: ae.config.zDim, factorNames: [...this.pairs.factorNames], seed: config.seed });
-    this.optimizer = createFlowOptimizer({ learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2 });
-    this.posteriorRng = new Random(config.seed + 2);
+    this.totalSteps = config.train.steps;
+    this.pairs = this.sampler(data, { batchSize: config.train.batchSize, seed: config.train.seed + 1 });
+    this.e = new SemanticINN({ ...config.iin, dim: ae.config.zDim, factorNames: [...this.pairs.factorNames], seed: config.train.seed });
+    this.optimizer = createFlowOptimizer({ learningRate: config.train.learningRate, beta1: config.train.beta1, beta2: config.train.beta2 });
+    this.posteriorRng = new Random(config.train.seed + 2);
   }
 
   static async create(config: IinJobConfig): Promise<IinJob> {
