@@ -67,7 +67,8 @@ export function buildProgram(): Command {
     .description('Retrain a shipped pipeline from scratch (AE, classifier with snapshots, one t per layer, e) and rewrite its zoo folder with checksums, configs and metrics.')
     .argument('<pipeline>', 'colormnist')
     .option('-p, --preset <name>', 'default (the shipped models) or tiny (a quick smoke run)', 'default')
-    .option('-o, --out <dir>', 'zoo folder to write', 'zoo/colormnist')
+    .option('-o, --out <dir>', 'zoo folder to write (absent or empty; an existing zoo needs --force)', 'zoo/colormnist')
+    .option('--force', "replace an existing zoo's own files in --out (those its manifest lists; other files are kept)")
     .option('--runs <dir>', 'parent folder of the run folders', 'runs')
     .option('-b, --backend <name>', 'backend (default: $INNTROSPECT_BACKEND, else torch when built, else wasm)')
     .action(reproduceCommand);

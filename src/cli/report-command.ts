@@ -6,9 +6,9 @@ import { featureExtractor } from '../analysis/fid.ts';
 import { loadAnalysis } from '../pipeline/analysis-loader.ts';
 import { withNotesPrinted } from './notes.ts';
 import { loadSplittable } from '../pipeline/splittable-source.ts';
-import { DEFAULT_REPORT_OPTIONS, writeReport } from '../report/report.ts';
+import { checkReportOutputs, DEFAULT_REPORT_OPTIONS, writeReport } from '../report/report.ts';
 import { createProgressBar } from './progress-bar.ts';
-import { intOption as int } from './option-values.ts';
+import { intOption as int, numberOption } from './option-values.ts';
 
 export const DEFAULT_FEATURES = 'nsfwjs-mobilenet-v2:dense_1';
 
@@ -28,6 +28,14 @@ export interface ReportCommandOptions {
 }
 
 export async function reportCommand(sources: string[], o: ReportCommandOptions): Promise<void> {
+  // Before anything loads: the outputs must not replace a file that is not an earlier report.
+  checkReportOutputs(o.out);
+  const numbers = {
+    images: int(o.images, '--images', 8, 1_000_000), inputs: int(o.inputs, '--inputs', 1, 100_000), samples: int(o.samples, '--samples', 2, 100_000),
+    tableImages: int(o.tableImages, '--table-images', 4, 1_000_000), tableSeeds: o.seeds.split(',').map((s) => int(s, '--seeds', 0, 2 ** 31 - 1)),
+    mvImages: int(o.mvImages, '--mv-images', 0, 100_000), dnbSteps: int(o.dnbSteps, '--dnb-steps', 1, 10_000_000), epsilon: numberOption(o.epsilon, '--epsilon'),
+  };
+  if (!(numbers.epsilon > 0 && numbers.epsilon <= 2)) throw new Error(`--epsilon must be a number > 0 and ≤ 2 (pixels are in [-1, 1]), got '${o.epsilon}'`);
   await initEngine({ backend: o.backend });
   const cut = o.features.lastIndexOf(':');
   if (cut <= 0) throw new Error(`--features must be <model>:<layer> (e.g. ${DEFAULT_FEATURES}), got '${o.features}'`);
@@ -37,15 +45,14 @@ export async function reportCommand(sources: string[], o: ReportCommandOptions):
   const range = featureSource.zoo?.inputRange ?? [-1, 1];
   const features = featureExtractor(o.features, (x) => gb.phi(x), { size: [h, w], from: [-1, 1], to: [range[0], range[1]] as [0, 1] | [-1, 1] });
   const source = sources[0] ?? 'zoo/colormnist';
-  const loaded = await withNotesPrinted(() => loadAnalysis(sources.length ? sources : [source], { images: int(o.images, '--images', 8), iin: o.iin }));
+  const loaded = await withNotesPrinted(() => loadAnalysis(sources.length ? sources : [source], { images: numbers.images, iin: o.iin }));
   try {
     mkdirSync(dirname(o.out), { recursive: true });
     const result = await writeReport(loaded, {
       ...DEFAULT_REPORT_OPTIONS,
       out: o.out, features, source,
-      inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2),
-      tableImages: int(o.tableImages, '--table-images', 4), tableSeeds: o.seeds.split(',').map((s) => int(s, '--seeds')),
-      mvImages: int(o.mvImages, '--mv-images'), dnbSteps: int(o.dnbSteps, '--dnb-steps', 1), epsilon: Number(o.epsilon),
+      inputs: numbers.inputs, samples: numbers.samples, tableImages: numbers.tableImages, tableSeeds: numbers.tableSeeds,
+      mvImages: numbers.mvImages, dnbSteps: numbers.dnbSteps, epsilon: numbers.epsilon,
       onProgress: createProgressBar(),
       onStage: (s) => process.stderr.write(`== ${s}\n`),
     });

@@ -4,7 +4,7 @@
  * measured numbers, whether each claim holds. Figures are embedded (PNG as data URIs, plots as
  * inline SVG); the numbers are also written as JSON beside it. Node only.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { FeatureExtractor } from '../analysis/fid.ts';
@@ -44,6 +44,42 @@ export interface ReportOptions {
   source: string;
   onProgress?: ProgressListener;
   onStage?: (stage: string) => void;
+}
+
+export const REPORT_NUMBERS_FORMAT = 'inntrospect-report-numbers/1';
+/** Marks the HTML as a report, so a later report may replace it and nothing else. */
+const REPORT_GENERATOR = '<meta name="generator" content="inntrospect report">';
+
+/** The report's numbers file: the report's own name with .json (model.html → model.json). */
+export function reportNumbersPath(out: string): string {
+  return `${out.replace(/\.html?$/i, '')}.json`;
+}
+
+function isReportHtml(path: string): boolean {
+  const head = readFileSync(path, 'utf8').slice(0, 4096);
+  return head.includes(REPORT_GENERATOR) || head.includes('<title>inntrospect report');
+}
+
+function isReportNumbers(path: string): boolean {
+  try {
+    const j = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    return j['format'] === REPORT_NUMBERS_FORMAT || ('claims' in j && 'numbers' in j && 'source' in j);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Refuses, before any work, outputs that would replace a file that is not an earlier report:
+ * `-o X/model.html` must not overwrite X/model.json when that is a model.
+ */
+export function checkReportOutputs(out: string): void {
+  if (!/\.html?$/i.test(out)) throw new Error(`report: -o ${out} must name an .html file (its numbers go beside it as ${reportNumbersPath(`${out}.html`)})`);
+  if (existsSync(out) && !isReportHtml(out)) throw new Error(`report: ${out} exists and is not an inntrospect report; choose another -o (nothing was written)`);
+  const json = reportNumbersPath(out);
+  if (existsSync(json) && !isReportNumbers(json)) {
+    throw new Error(`report: -o ${out} writes its numbers to ${json}, which exists and is not a report's numbers (a model?); choose another -o name (nothing was written)`);
+  }
 }
 
 export const DEFAULT_REPORT_OPTIONS: Omit<ReportOptions, 'out' | 'features' | 'source'> = {
@@ -162,7 +198,7 @@ ${tab.files.filter((f) => f.endsWith('examples.png')).map(embed).join('\n')}`);
       : `<p>Pipeline: ${escapeHtml(options.source)}.</p>`;
     const held = claims.filter((c) => c.holds === true).length;
     const html = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>inntrospect report — ${escapeHtml(options.source)}</title>
+<html lang="en"><head><meta charset="utf-8">${REPORT_GENERATOR}<title>inntrospect report — ${escapeHtml(options.source)}</title>
 <style>
 body { font: 15px/1.45 system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
 h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
@@ -179,9 +215,10 @@ ${provenance}
 ${sections.join('\n')}
 </body></html>
 `;
+    const json = reportNumbersPath(options.out);
+    checkReportOutputs(options.out);
     writeFileAtomic(options.out, html);
-    const json = options.out.replace(/\.html?$/, '') + '.json';
-    writeJsonAtomic(json, { source: options.source, seconds, claims, numbers });
+    writeJsonAtomic(json, { format: REPORT_NUMBERS_FORMAT, source: options.source, seconds, claims, numbers });
     return { html: options.out, json, claims, seconds };
   } finally {
     rmSync(assets, { recursive: true, force: true });

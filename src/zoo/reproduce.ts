@@ -4,11 +4,12 @@
  * writes the zoo folder (float16 model files + manifest with checksums, commands, configs,
  * metrics). Node only; progress through events.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveConfig, type DeepPartial } from '../config/config.ts';
 import { RunFolder } from '../runs/run-folder.ts';
 import { writeJsonAtomic } from '../runs/atomic-file.ts';
+import { checkOutputFolder, installOutput } from '../runs/output-folder.ts';
 import type { ProgressListener } from '../runs/progress.ts';
 import { jobDefinition, type PresetName } from '../pipeline/jobs/index.ts';
 import { runJob, type RunResult } from '../pipeline/runner.ts';
@@ -57,8 +58,13 @@ export const COLORMNIST_RECIPE: Record<PresetName, ZooRecipe> = {
 
 export interface ReproduceOptions {
   preset: PresetName;
-  /** The zoo folder to (re)write. */
+  /**
+   * The zoo folder to write: absent or empty, or (with `force`) a zoo inntrospect wrote, whose
+   * own files (those its manifest lists) are replaced; other files in it are never touched.
+   */
   out: string;
+  /** Replace the files of an existing zoo in `out`. */
+  force?: boolean;
   /** Where the run folders go. */
   runs: string;
   backend: string;
@@ -118,8 +124,27 @@ function numbers(record: Record<string, number> | undefined): Record<string, num
   return Object.fromEntries(Object.entries(record ?? {}).filter(([, v]) => Number.isFinite(v)));
 }
 
+/** The files a zoo folder's manifest says inntrospect wrote there, or null when it is no zoo. */
+export function zooOwnFiles(dir: string): string[] | null {
+  let manifest: Partial<ZooManifest>;
+  try {
+    manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Partial<ZooManifest>;
+  } catch {
+    return null;
+  }
+  if (manifest.format !== ZOO_FORMAT) return null;
+  const entries: Array<{ file?: unknown }> = [
+    manifest.ae ?? {}, manifest.classifier ?? {}, manifest.iin ?? {},
+    ...(manifest.snapshots ?? []), ...(manifest.dynamics ?? []), ...Object.values(manifest.cinn ?? {}),
+  ];
+  const files = entries.map((e) => e.file).filter((f): f is string => typeof f === 'string' && !f.split(/[\\/]/).includes('..') && !f.startsWith('/'));
+  return [...new Set(['manifest.json', ...files])].filter((f) => existsSync(join(dir, f)));
+}
+
 export async function reproduceColorMnist(options: ReproduceOptions): Promise<ZooManifest> {
   const recipe = COLORMNIST_RECIPE[options.preset];
+  // Refused before any training when it would replace what the user did not ask to replace.
+  const previous = checkOutputFolder(options.out, zooOwnFiles, options.force ?? false, '--out');
   const t0 = performance.now();
   const staging = `${options.out}.staging-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
@@ -192,10 +217,7 @@ export async function reproduceColorMnist(options: ReproduceOptions): Promise<Zo
   };
   manifest.wallSeconds = Math.round((performance.now() - t0) / 1000);
   writeJsonAtomic(join(staging, 'manifest.json'), manifest);
-  // Swap the finished folder in; the old zoo stays until the new one is complete.
-  const previous = `${options.out}.previous-${process.pid}`;
-  if (existsSync(options.out)) renameSync(options.out, previous);
-  renameSync(staging, options.out);
-  rmSync(previous, { recursive: true, force: true });
+  // The old zoo stays until the new one is complete; then only its own files are replaced.
+  installOutput(staging, options.out, previous);
   return manifest;
 }
