@@ -8,13 +8,15 @@ import { existsSync, statSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { DEFAULT_BUILD_DIR, ensureExplorerBuilt } from '../explorer/build.ts';
-import { colorMnistTestSet, dataTestSet, startExplorerServer } from '../explorer/server.ts';
+import { colorMnistTestSet, dataTestSet, remoteHostNames, startExplorerServer } from '../explorer/server.ts';
 import { virtualZooFromRuns, type VirtualZoo } from '../explorer/run-sources.ts';
 import { withNotesPrinted } from './notes.ts';
 
 export interface ExploreOptions {
   port?: string;
   host?: string;
+  allowRemote?: boolean;
+  allowedHost?: string[];
   testImages?: string;
   open?: boolean;
   rebuild?: boolean;
@@ -41,6 +43,12 @@ function tryOpen(url: string): string {
 }
 
 export async function exploreCommand(sources: string[] | undefined, options: ExploreOptions): Promise<void> {
+  // Options first, before anything loads.
+  const port = parsePort(options.port);
+  const count = Number(options.testImages ?? '256');
+  if (!Number.isInteger(count) || count < 2 || count > 10000) throw new Error(`--test-images must be an integer 2…10000, got '${options.testImages}'`);
+  const host = options.host ?? '127.0.0.1';
+  remoteHostNames(host, options.allowRemote === true, options.allowedHost ?? []);
   const given = sources && sources.length > 0 ? sources : ['zoo/colormnist'];
   const single = resolve(given[0]!);
   let source: { modelDir: string } | { runs: VirtualZoo };
@@ -57,12 +65,9 @@ export async function exploreCommand(sources: string[] | undefined, options: Exp
     }
     source = { runs: await virtualZooFromRuns(given) };
   }
-  const port = parsePort(options.port);
-  const count = Number(options.testImages ?? '256');
-  if (!Number.isInteger(count) || count < 2 || count > 10000) throw new Error(`--test-images must be an integer 2…10000, got '${options.testImages}'`);
   const build = await ensureExplorerBuilt(DEFAULT_BUILD_DIR, options.rebuild === true);
   process.stdout.write(build.rebuilt ? `built the explorer (${build.reason}) in ${(build.millis / 1000).toFixed(1)} s → ${build.dir}\n` : `explorer bundle up to date (${build.dir})\n`);
-  const server = await startExplorerServer({ ...source, buildDir: build.dir, port, host: options.host ?? '127.0.0.1', testSet: 'runs' in source ? await withNotesPrinted(() => dataTestSet(source.runs.data, count)) : await colorMnistTestSet(count) });
+  const server = await startExplorerServer({ ...source, buildDir: build.dir, port, host, allowRemote: options.allowRemote === true, allowedHosts: options.allowedHost ?? [], testSet: 'runs' in source ? await withNotesPrinted(() => dataTestSet(source.runs.data, count)) : await colorMnistTestSet(count) });
   const what = 'modelDir' in source ? source.modelDir : `${source.runs.manifest.description} (${source.runs.files.size} model files)`;
   process.stdout.write(`serving ${what}\nexplorer: ${server.url}\n`);
   if (options.open !== false) process.stdout.write(`${tryOpen(server.url)}\n`);

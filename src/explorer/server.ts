@@ -57,8 +57,16 @@ export interface ExplorerServerOptions {
   buildDir: string;
   /** Port; 0 picks a free one. Default 0. */
   port?: number;
-  /** Address to bind. Default 127.0.0.1. */
+  /** Address to bind. Default 127.0.0.1; any other address needs `allowRemote`. */
   host?: string;
+  /**
+   * Serve on a non-loopback address (the page and the models become readable from the network).
+   * The Host header is still checked: loopback names, the bound address itself (unless it is a
+   * wildcard such as 0.0.0.0) and `allowedHosts`.
+   */
+  allowRemote?: boolean;
+  /** Extra host names the page may be opened under when serving remotely (e.g. 'gpu-box.lan'). */
+  allowedHosts?: string[];
   /** Makes the test subset served at /api/testset.bin (called once, on first request). */
   testSet?: () => Uint8Array;
   /** Name shown in the page. */
@@ -122,12 +130,25 @@ export function isLoopback(host: string): boolean {
   return octets !== null && octets.slice(1).every((o) => Number(o) <= 255);
 }
 
-function hostAllowed(header: string | undefined, port: number): boolean {
+function hostAllowed(header: string | undefined, port: number, extra: ReadonlySet<string>): boolean {
   if (!header) return false;
   const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(header);
   if (!m) return false;
   const name = m[1]!.replace(/^\[|\]$/g, '').toLowerCase();
-  return isLoopback(name) && (m[2] === undefined || Number(m[2]) === port);
+  return (isLoopback(name) || extra.has(name)) && (m[2] === undefined || Number(m[2]) === port);
+}
+
+const WILDCARDS = new Set(['0.0.0.0', '::', '[::]', '::0']);
+
+/** The Host names a server bound to `host` answers to, beyond loopback; refuses remote binding unless allowed. */
+export function remoteHostNames(host: string, allowRemote: boolean, allowedHosts: readonly string[]): Set<string> {
+  if (isLoopback(host)) return new Set(allowedHosts.map((h) => h.toLowerCase()));
+  if (!allowRemote) {
+    throw new Error(`--host ${host} would serve the explorer (and the model files) to ${WILDCARDS.has(host) ? 'every network interface' : `the network at ${host}`}; add --allow-remote to do that on purpose (the Host header is still checked: add --allowed-host NAME for each name the page is opened under)`);
+  }
+  const names = new Set(allowedHosts.map((h) => h.toLowerCase()));
+  if (!WILDCARDS.has(host)) names.add(host.toLowerCase().replace(/^\[|\]$/g, ''));
+  return names;
 }
 
 function send(res: ServerResponse, status: number, body: string | Uint8Array, type: string, head: boolean, extra: Record<string, string> = {}): void {
@@ -161,13 +182,13 @@ export async function startExplorerServer(options: ExplorerServerOptions): Promi
   const wasm = wasmDir();
   let testSet: Uint8Array | null = null;
   let port = 0;
-  const checkHost = isLoopback(host);
+  const extraHosts = remoteHostNames(host, options.allowRemote ?? false, options.allowedHosts ?? []);
   const info = JSON.stringify({ title: options.title ?? (modelDir ? modelDir.split(sep).pop() : runs!.manifest.name), hasTestSet: options.testSet !== undefined });
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const head = req.method === 'HEAD';
     try {
-      if (checkHost && !hostAllowed(req.headers.host, port)) throw new HttpError(403, 'Host header is not this loopback server');
+      if (!hostAllowed(req.headers.host, port, extraHosts)) throw new HttpError(403, 'Host header is not a name this server answers to');
       const length = Number(req.headers['content-length'] ?? 0);
       if (length > 0 || req.headers['transfer-encoding'] !== undefined) {
         throw new HttpError(413, 'this server accepts no request bodies (uploaded images stay in the page)');

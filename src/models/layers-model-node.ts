@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import * as tfl from '@tensorflow/tfjs';
 import { splittableLayersModel } from './layers-model.ts';
 import type { SplittableModel } from './greybox.ts';
+import { resolveInside } from './contained-path.ts';
 
 interface WeightSpec {
   name: string;
@@ -117,9 +118,9 @@ export function fileIOHandler(path: string): tfl.io.IOHandler {
       }
       const { modelTopology, manifest, rest } = checkModelJson(json, jsonPath);
       const dir = dirname(jsonPath);
-      const shards = manifest.map((g) =>
-        g.paths.map((p) => {
-          const file = join(dir, p);
+      const shards = manifest.map((g, gi) =>
+        g.paths.map((p, pi) => {
+          const file = resolveInside(dir, p, jsonPath, `weightsManifest[${gi}].paths[${pi}]`);
           if (!existsSync(file)) throw new Error(`${jsonPath}: weight file ${file} named in weightsManifest does not exist`);
           return readFileSync(file);
         }),

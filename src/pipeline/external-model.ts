@@ -27,6 +27,7 @@ import {
   type ModelCard, type ModelUnderStudy,
 } from '../models/model-under-study.ts';
 import { readModelOfKind, resolveModelPath } from './model-files.ts';
+import { resolveInside } from '../models/contained-path.ts';
 
 export {
   describeCard, MODEL_CARD_FILE, modelBatchSize, parseModelCard, preprocessImages,
@@ -83,12 +84,20 @@ export function graphModelFileHandler(path: string): tfl.io.IOHandler {
   return {
     load: async (): Promise<tfl.io.ModelArtifacts> => {
       const jsonPath = modelJsonPath(path);
-      const json = JSON.parse(readFileSync(jsonPath, 'utf8')) as Record<string, unknown>;
+      let json: Record<string, unknown>;
+      try {
+        json = JSON.parse(readFileSync(jsonPath, 'utf8')) as Record<string, unknown>;
+      } catch (error) {
+        throw new Error(`${jsonPath}: not valid JSON (${(error as Error).message})`);
+      }
       const manifest = (json['weightsManifest'] ?? []) as { paths: string[]; weights: Parameters<typeof weightBytes>[0] }[];
+      if (!Array.isArray(manifest) || !manifest.every((g) => Array.isArray(g?.paths) && Array.isArray(g?.weights))) {
+        throw new Error(`${jsonPath}: 'weightsManifest' must be a list of {paths, weights} groups`);
+      }
       const buffers: Uint8Array[] = [];
-      for (const group of manifest) {
-        const parts = group.paths.map((p) => {
-          const file = join(dirname(jsonPath), p);
+      for (const [gi, group] of manifest.entries()) {
+        const parts = group.paths.map((p, pi) => {
+          const file = resolveInside(dirname(jsonPath), p, jsonPath, `weightsManifest[${gi}].paths[${pi}]`);
           if (!existsSync(file)) throw new Error(`${jsonPath}: weight shard '${p}' (${file}) is missing; copy every file model.json's weightsManifest names next to it`);
           return readFileSync(file);
         });

@@ -120,3 +120,19 @@ test('the test subset: the first images of the frozen ColorMNIST test split', as
   assert.deepEqual(ts.valueRange, [-1, 1]);
   assert.throws(() => decodeTestSet(buffer.slice(0, buffer.byteLength - 4)), /bytes, expected/);
 });
+
+test('a non-loopback --host needs allowRemote, and the Host header is still checked against an allow-list', async () => {
+  await assert.rejects(startExplorerServer({ modelDir: zoo, buildDir: build, port: 0, host: '0.0.0.0' }), /--host 0\.0\.0\.0 would serve the explorer .* to every network interface; add --allow-remote/);
+  const remote = await startExplorerServer({ modelDir: zoo, buildDir: build, port: 0, host: '0.0.0.0', allowRemote: true, allowedHosts: ['box.lan'] });
+  const saved = server;
+  server = remote;
+  try {
+    assert.equal((await get('/api/info', { headers: { host: `box.lan:${remote.port}` } })).status, 200);
+    assert.equal((await get('/api/info', { headers: { host: `127.0.0.1:${remote.port}` } })).status, 200);
+    assert.equal((await get('/api/info', { headers: { host: `evil.example:${remote.port}` } })).status, 403);
+    assert.equal((await get('/api/info', { headers: { host: `0.0.0.0:${remote.port}` } })).status, 403);
+  } finally {
+    server = saved;
+    await remote.close();
+  }
+});
