@@ -47,6 +47,22 @@ function isImage(name: string): boolean {
   return IMAGE_EXTENSIONS.includes(extname(name).toLowerCase());
 }
 
+/**
+ * Whether `path` (named like an image) is a regular file; a FIFO, socket or device would block
+ * or never end when read, so it is an error naming the file.
+ */
+function checkRegular(dir: string, path: string): void {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch {
+    throw new Error(`image folder ${dir}: ${path} cannot be read (a broken link?); remove it or fix it`);
+  }
+  if (stat.isFile()) return;
+  const kind = stat.isFIFO() ? 'a FIFO (named pipe)' : stat.isSocket() ? 'a socket' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : 'not a file';
+  throw new Error(`image folder ${dir}: ${path} is ${kind}, not an image file; remove it or move it out of the folder`);
+}
+
 /** Lists images under `dir` with labels from sub-folder names (no decoding). */
 export function listImageFolder(dir: string): { files: string[]; labels: number[]; classNames: string[]; skipped: string[] } {
   if (!existsSync(dir)) throw new Error(`image folder ${dir}: does not exist`);
@@ -61,6 +77,7 @@ export function listImageFolder(dir: string): { files: string[]; labels: number[
       const path = join(folder, e.name);
       if (e.isDirectory()) walk(path, label);
       else if (isImage(e.name)) {
+        checkRegular(dir, path);
         files.push(path);
         labels.push(label);
       } else skipped.push(path);
@@ -73,11 +90,12 @@ export function listImageFolder(dir: string): { files: string[]; labels: number[
     }
   }
   for (const e of entries) {
-    if (!e.isFile()) continue;
+    if (e.isDirectory()) continue;
     if (isImage(e.name)) {
+      checkRegular(dir, join(dir, e.name));
       files.push(join(dir, e.name));
       labels.push(-1);
-    } else skipped.push(join(dir, e.name));
+    } else if (e.isFile()) skipped.push(join(dir, e.name));
   }
   if (files.length === 0) {
     throw new Error(`image folder ${dir}: no images found (looked for ${IMAGE_EXTENSIONS.join(', ')} in it and its sub-folders)`);

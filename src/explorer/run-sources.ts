@@ -78,6 +78,14 @@ function referencedModel(spec: unknown, from: string): ModelReference {
   return referenced(spec, from, 'model');
 }
 
+/** The autoencoder's model file a config names (a run folder's model.json, or a model file). */
+function aeModelFile(spec: unknown, from: string): string {
+  const ref = referenced(spec, from, 'autoencoder');
+  const file = ref.file ?? join(ref.run, 'model.json');
+  if (!existsSync(file)) throw new Error(`${join(from, 'config.json')}: its autoencoder '${String(spec)}' has no model file (${file} is missing; was the AE run finished?)`);
+  return file;
+}
+
 /** A run a config refers to: as written, else relative to the referring run's parent folder. */
 function referenced(spec: unknown, from: string, what: string): Reference {
   if (typeof spec !== 'string' || spec === '') throw new Error(`${join(from, 'config.json')}: names no ${what} run`);
@@ -150,7 +158,7 @@ export async function virtualZooFromRuns(paths: string[]): Promise<VirtualZoo> {
   const { cinn, iin } = collectRuns(paths);
   const described = cinn.map((r) => {
     const config = readConfig(r.dir);
-    return { ...r, layer: config.layer as string, ae: referenced(config.ae, r.dir, 'autoencoder').run, model: referencedModel(config.model, r.dir), data: config.data };
+    return { ...r, layer: config.layer as string, ae: aeModelFile(config.ae, r.dir), model: referencedModel(config.model, r.dir), data: config.data };
   });
   const modelKey = (m: ModelReference) => ('external' in m ? `external:${m.external}` : m.run);
   // The pipeline: the model (and AE) that most t's on a whole model were trained on.
@@ -161,7 +169,9 @@ export async function virtualZooFromRuns(paths: string[]): Promise<VirtualZoo> {
   for (const r of onModels) counts.set(key(r), (counts.get(key(r)) ?? 0) + 1);
   const chosenKey = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]![0];
   const chosen = onModels.find((r) => key(r) === chosenKey)!;
-  const aeRun = chosen.ae;
+  // The AE's model file: a run's model.json, or the model file given to --ae (a zoo's ae.json, say).
+  const aeFile = chosen.ae;
+  const aeRun = dirname(aeFile);
   const external = 'external' in chosen.model ? chosen.model.external : null;
   const classifierRun = 'external' in chosen.model ? null : chosen.model.run;
   const files = new Map<string, string | Uint8Array>();
@@ -169,7 +179,7 @@ export async function virtualZooFromRuns(paths: string[]): Promise<VirtualZoo> {
   const dynamicsRuns: Array<{ dir: string; layer: string; snapshot: string }> = [];
   const kept: typeof described = [];
   for (const r of described) {
-    const same = r.ae === aeRun && ('external' in r.model ? r.model.external === external : r.model.run === classifierRun);
+    const same = r.ae === aeFile && ('external' in r.model ? r.model.external === external : r.model.run === classifierRun);
     if (!same) {
       if (r.explicit) throw new Error(`${r.dir} was trained on another autoencoder or model than the other runs (the explorer shows one pipeline at a time)`);
       continue;
@@ -203,8 +213,8 @@ export async function virtualZooFromRuns(paths: string[]): Promise<VirtualZoo> {
     if (!fingerprints.has(spec)) fingerprints.set(spec, await modelFingerprint(spec));
     checkFingerprint(r.dir, fingerprints.get(spec)!);
   }
-  const sameAe = iin.filter((r) => referenced(readConfig(r.dir).ae, r.dir, 'autoencoder').run === aeRun).map((r) => r.dir);
-  files.set('ae.json', join(aeRun, 'model.json'));
+  const sameAe = iin.filter((r) => aeModelFile(readConfig(r.dir).ae, r.dir) === aeFile).map((r) => r.dir);
+  files.set('ae.json', aeFile);
   const snapshotDir = classifierRun ? join(classifierRun, 'snapshots') : '';
   const snapshots = classifierRun && existsSync(snapshotDir)
     ? readdirSync(snapshotDir).filter((f) => f.endsWith('.json')).sort().map((f) => {
@@ -248,7 +258,7 @@ export async function virtualZooFromRuns(paths: string[]): Promise<VirtualZoo> {
     description: `run folders: autoencoder ${basename(aeRun)}, ${studied}, t for ${Object.keys(layers).length} layer(s)${dynamics.length > 0 ? `, ${dynamics.length} snapshot t's at ${dynamicsLayer}` : ''}${iinEntry ? `, e ${basename(dirname(files.get('iin.json') as string))}` : ', no semantic INN'}`,
     created: new Date().toISOString(),
     backend: '', preset: '', wallSeconds: 0,
-    ae: entry('ae.json', join(aeRun, 'model.json'), 'autoencoder', metrics(aeRun)),
+    ae: entry('ae.json', aeFile, 'autoencoder', basename(aeFile) === 'model.json' ? metrics(aeRun) : {}),
     ...(classifier ? { classifier } : {}),
     ...(model ? { model } : {}),
     snapshots,

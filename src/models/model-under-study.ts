@@ -326,9 +326,28 @@ export function isGraphModelJson(json: Record<string, unknown>): boolean {
 
 const NON_LAYER_OPS = new Set(['Const', 'Placeholder', 'NoOp', 'Identity']);
 
-/** The nodes of a graph model's model.json. */
-export function graphNodes(json: Record<string, unknown>): GraphNodeJson[] {
-  return (json['modelTopology'] as { node?: GraphNodeJson[] }).node ?? [];
+/**
+ * The nodes of a graph model's model.json, checked: each has a name and an op, names are
+ * unique, and every input (`name`, `name:k` or the control input `^name`) is a node of the
+ * graph. The error names the node and the input that is missing.
+ */
+export function graphNodes(json: Record<string, unknown>, source = 'graph model'): GraphNodeJson[] {
+  const nodes = (json['modelTopology'] as { node?: unknown } | undefined)?.node ?? [];
+  if (!Array.isArray(nodes)) throw new Error(`${source}: modelTopology.node must be a list of nodes`);
+  const names = new Set<string>();
+  nodes.forEach((n: Partial<GraphNodeJson> | null, i) => {
+    if (!n || typeof n.name !== 'string' || typeof n.op !== 'string') throw new Error(`${source}: node ${i} has no name or op`);
+    if (names.has(n.name)) throw new Error(`${source}: two nodes are named '${n.name}'`);
+    names.add(n.name);
+  });
+  for (const n of nodes as GraphNodeJson[]) {
+    if (n.input !== undefined && !Array.isArray(n.input)) throw new Error(`${source}: node '${n.name}': input must be a list of node names`);
+    for (const input of n.input ?? []) {
+      const name = typeof input === 'string' ? input.replace(/^\^/, '').replace(/:\d+$/, '') : '';
+      if (!names.has(name)) throw new Error(`${source}: node '${n.name}' takes input ${JSON.stringify(input)}, which is no node of the graph`);
+    }
+  }
+  return nodes as GraphNodeJson[];
 }
 
 /** 'probabilities' when the graph's last computing node is a Softmax. */

@@ -17,6 +17,7 @@ import type { ZooManifest } from '../zoo/manifest.ts';
 import { DEFAULT_DATA_CONFIG, loadData, type DataConfig } from './data-spec.ts';
 import { readModelOfKind } from './model-files.ts';
 import { checkFingerprint, openModelUnderStudy } from './external-model.ts';
+import { readJsonFile } from '../runs/json-file.ts';
 
 export interface LoadedAnalysis {
   context: AnalysisContext;
@@ -93,7 +94,7 @@ async function fromCinnRuns(runs: string[], options: AnalysisLoadOptions): Promi
   const configs = runs.map((run) => {
     const file = join(run, 'config.json');
     if (!existsSync(file)) throw new Error(`${run} is neither a zoo folder nor a cinn run folder (no config.json)`);
-    const config = JSON.parse(readFileSync(file, 'utf8')) as Partial<CinnRunConfig>;
+    const config = readJsonFile<Partial<CinnRunConfig>>(file, 'run config');
     if (!config.layer || !config.ae || !config.model) throw new Error(`${run} is not a cinn run (its config has no ae/model/layer)`);
     return config as CinnRunConfig;
   });

@@ -90,6 +90,8 @@ export function graphModelFileHandler(path: string): tfl.io.IOHandler {
       } catch (error) {
         throw new Error(`${jsonPath}: not valid JSON (${(error as Error).message})`);
       }
+      // Dangling node references are named here, before tfjs meets them.
+      graphNodes(json, jsonPath);
       const manifest = (json['weightsManifest'] ?? []) as { paths: string[]; weights: Parameters<typeof weightBytes>[0] }[];
       if (!Array.isArray(manifest) || !manifest.every((g) => Array.isArray(g?.paths) && Array.isArray(g?.weights))) {
         throw new Error(`${jsonPath}: 'weightsManifest' must be a list of {paths, weights} groups`);
@@ -202,7 +204,7 @@ export async function openModelUnderStudy(spec: string): Promise<OpenedModel> {
     const model = await tfl.loadGraphModel(handler);
     try {
       const { card, cardSource } = completeCard(graphModelInputCard(model, files.source), files.card, files.source, notes);
-      return finish(modelUnderStudyFromGraph({ spec, kind, card, cardSource, notes }, model, graphNodes({ modelTopology: files.artifacts.modelTopology })), fingerprintOf(spec, files));
+      return finish(modelUnderStudyFromGraph({ spec, kind, card, cardSource, notes }, model, graphNodes({ modelTopology: files.artifacts.modelTopology }, files.source)), fingerprintOf(spec, files));
     } catch (error) {
       model.dispose();
       throw error;

@@ -7,6 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readModel, type LoadedModel } from '../pipeline/model-files.ts';
 import { manifestFiles, ZOO_FORMAT, ZooChecksumError, type ZooFileEntry, type ZooManifest } from './manifest.ts';
+import { readJsonFile } from '../runs/json-file.ts';
+import { resolveInside } from '../models/contained-path.ts';
 
 export { ZooChecksumError };
 
@@ -20,14 +22,14 @@ export class Zoo {
   static open(dir: string): Zoo {
     const path = join(dir, 'manifest.json');
     if (!existsSync(path)) throw new Error(`${dir} is not a zoo folder (no manifest.json)`);
-    const manifest = JSON.parse(readFileSync(path, 'utf8')) as ZooManifest;
-    if (manifest.format !== ZOO_FORMAT) throw new Error(`${path}: unknown zoo format '${String(manifest.format)}'`);
+    const manifest = readJsonFile<ZooManifest>(path, 'zoo manifest');
+    if (typeof manifest !== 'object' || manifest === null || manifest.format !== ZOO_FORMAT) throw new Error(`${path}: unknown zoo format '${String((manifest as Partial<ZooManifest> | null)?.format)}'`);
     return new Zoo(resolve(dir), manifest);
   }
 
   /** The file's bytes after checking its sha256. */
   readVerified(entry: ZooFileEntry): Buffer {
-    const path = join(this.dir, entry.file);
+    const path = resolveInside(this.dir, entry.file, join(this.dir, 'manifest.json'), `the entry for '${String(entry.file)}'`);
     if (!existsSync(path)) throw new Error(`zoo file ${path} is missing`);
     const bytes = readFileSync(path);
     const actual = sha256(bytes);
