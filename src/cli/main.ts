@@ -52,6 +52,7 @@ export function buildProgram(): Command {
     .option('--eval-every <steps>', 'evaluate on held-out data every N steps (0: at the end only)', '0')
     .option('-b, --backend <name>', 'backend (default: $INNTROSPECT_BACKEND or wasm)')
     .addOption(new Option('--crash-after-step <n>', 'testing: kill the process (SIGKILL) after step n').hideHelp())
+    .addOption(new Option('--crash-during-checkpoint <n>', 'testing: kill the process (SIGKILL) while checkpoint n is half written').hideHelp())
     .allowUnknownOption(true)
     .action((kind: string, overrides: string[], options) => trainCommand(kind, overrides, options));
   program

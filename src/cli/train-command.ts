@@ -5,7 +5,7 @@
  * (training-only keys may change, recorded in the run's history), checkpoints and exits on
  * Ctrl-C or SIGTERM.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync, truncateSync } from 'node:fs';
 import { initEngine } from '../engine/index.ts';
 import { applyOverrides, resolveConfig, withMovedKeys, type ConfigObject } from '../config/config.ts';
 import { checkLimits } from '../config/limits.ts';
@@ -36,6 +36,8 @@ export interface TrainOptions {
   pairs?: string;
   /** Test hook: exit abruptly (like SIGKILL) right after this step. */
   crashAfterStep?: string;
+  /** Test hook: SIGKILL while this step's checkpoint is half written (its temp file cut in half). */
+  crashDuringCheckpoint?: string;
 }
 
 /** Exit code of a run stopped by Ctrl-C after writing its checkpoint (as shells report SIGINT). */
@@ -79,6 +81,7 @@ export async function trainCommand(kind: string, overrides: string[], options: T
   const sampleEvery = intOption(options.sampleEvery, '--sample-every', 0, 1e7);
   const evalEvery = intOption(options.evalEvery, '--eval-every', 0, 1e7);
   const crashAfter = options.crashAfterStep !== undefined ? intOption(options.crashAfterStep, '--crash-after-step', 1) : -1;
+  const crashDuring = options.crashDuringCheckpoint !== undefined ? intOption(options.crashDuringCheckpoint, '--crash-during-checkpoint', 1) : -1;
 
   // Everything about the config is checked before the engine starts or anything loads, and the
   // job is built (models loaded, layer checked, data read) before any file is written, so a bad
@@ -139,6 +142,11 @@ export async function trainCommand(kind: string, overrides: string[], options: T
       checkpointEvery, sampleEvery, evalEvery,
       shouldStop: () => stopRequested,
       afterStep: (step) => { if (step === crashAfter) process.kill(process.pid, 'SIGKILL'); },
+      duringCheckpoint: (step, temp) => {
+        if (step !== crashDuring) return;
+        truncateSync(temp, Math.floor(statSync(temp).size / 2));
+        process.kill(process.pid, 'SIGKILL');
+      },
       // Written only once the checkpoint has been read and restored into the job.
       onResumed: (step) => { if (changes.length) openedRun.appendHistory({ at: new Date().toISOString(), resumedAtStep: step, changes }); },
       onProgress: createProgressBar(),

@@ -28,6 +28,8 @@ export interface RunnerOptions {
   shouldStop?: () => boolean;
   /** Test hook: called after each completed step. */
   afterStep?: (iteration: number) => void;
+  /** Test hook: called with a checkpoint's temp file, fully written, before it replaces the file. */
+  duringCheckpoint?: (iteration: number, temp: string) => void;
   onProgress?: ProgressListener;
   /** Called after a resume has read and restored its checkpoint, before anything is written. */
   onResumed?: (step: number) => void;
@@ -121,7 +123,7 @@ export async function runJob(job: TrainingJob, run: RunFolder, options: Partial<
   };
   const writeCheckpoint = async (iteration: number) => {
     const state = await job.saveState(iteration);
-    run.writeCheckpoint(iteration, JSON.stringify(state));
+    run.writeCheckpoint(iteration, JSON.stringify(state), { beforeRename: (temp) => o.duringCheckpoint?.(iteration, temp) });
     prune(iteration);
   };
   /** The NaN at step `failed`: checkpoints after step failed − 2 had a non-finite next step. */

@@ -4,7 +4,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from './atomic-file.ts';
+import { writeError, writeFileAtomic, writeJsonAtomic, type AtomicWriteHooks } from './atomic-file.ts';
 import { RunLock } from './run-lock.ts';
 import type { HistoryEntry } from './run-history.ts';
 
@@ -92,7 +92,13 @@ export class RunFolder {
 
   /** Appends one metrics record (a JSON line). */
   logMetrics(record: Record<string, unknown>): void {
-    appendFileSync(join(this.path, 'metrics.jsonl'), `${JSON.stringify(record)}\n`);
+    const file = join(this.path, 'metrics.jsonl');
+    try {
+      appendFileSync(file, `${JSON.stringify(record)}\n`);
+    } catch (error) {
+      // A line cut short here is dropped, with a note, when the run is resumed.
+      throw writeError(file, error);
+    }
   }
 
   /**
@@ -145,9 +151,9 @@ export class RunFolder {
     return torn === null ? null : `${file}: dropped a torn last line (${JSON.stringify(torn.slice(0, 60))}), left by a crash while it was written`;
   }
 
-  writeCheckpoint(step: number, data: string | Uint8Array): string {
+  writeCheckpoint(step: number, data: string | Uint8Array, hooks: AtomicWriteHooks = {}): string {
     const file = join(this.checkpoints, `step-${String(step).padStart(8, '0')}.json`);
-    writeFileAtomic(file, data);
+    writeFileAtomic(file, data, hooks);
     return file;
   }
 
