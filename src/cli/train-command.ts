@@ -95,7 +95,7 @@ export async function trainCommand(kind: string, overrides: string[], options: T
     if (options.config?.length) throw new Error('--resume continues a run with its saved config; drop --config (dotted overrides of training keys are allowed)');
     run = RunFolder.open(options.resume);
     try {
-      const resumed = resumeConfig(run, def, (base) => withMovedKeys(def.moved, () => applyOverrides(base, overrides)));
+      const resumed = resumeConfig(run, { kind, defaults: def.defaults, resumable: def.resumable, moved: def.moved }, (base) => withMovedKeys(def.moved, () => applyOverrides(base, overrides)));
       config = resumed.config;
       changes = resumed.changes;
       checkLimits(config, def.limits);

@@ -5,7 +5,7 @@
  * history.jsonl. The config a resume continues with is config.json with the history's changes
  * applied in order. Node only.
  */
-import { ConfigError, moveKeys, type ConfigValue, type MovedKeys } from '../config/config.ts';
+import { ConfigError, mergeConfig, moveKeys, type ConfigObject, type ConfigValue, type MovedKeys } from '../config/config.ts';
 import type { RunFolder } from './run-folder.ts';
 
 /** One key changed by a resume. */
@@ -48,10 +48,16 @@ function setKey(config: Record<string, unknown>, dotted: string, value: unknown)
  */
 export function resumeConfig(
   run: RunFolder,
-  rules: { resumable: readonly string[]; moved: MovedKeys },
+  rules: { kind: string; defaults: object; resumable: readonly string[]; moved: MovedKeys },
   apply: (config: object) => object,
 ): { config: object; changes: ResumeChange[] } {
   let effective = moveKeys(run.readConfig<Record<string, unknown>>(), rules.moved);
+  try {
+    // The saved config must have this kind's shape (a classifier run resumed as an AE has not).
+    mergeConfig(structuredClone(rules.defaults), effective as ConfigObject);
+  } catch (error) {
+    throw new Error(`${run.path} is not a '${rules.kind}' run: its config.json does not fit one (${error instanceof Error ? error.message : String(error)})`);
+  }
   for (const entry of run.readHistory()) {
     effective = structuredClone(effective);
     for (const change of entry.changes) setKey(effective, change.key, change.to as ConfigValue);
