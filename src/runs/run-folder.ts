@@ -2,7 +2,7 @@
  * A training run's folder, `runs/<time>_<name>/`: the resolved config, metrics as JSON lines,
  * checkpoints and sample images. Node only; every file is written atomically.
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeError, writeFileAtomic, writeJsonAtomic, type AtomicWriteHooks } from './atomic-file.ts';
 import { RunLock } from './run-lock.ts';
@@ -51,10 +51,17 @@ export class RunFolder {
     return new RunFolder(path);
   }
 
-  /** An existing folder (for `--resume`); refused while another process holds it. */
+  /**
+   * An existing folder (for `--resume`); refused while another process holds it. Temp files of
+   * atomic writes that a killed process left behind (never renamed into place) are removed.
+   */
   static open(path: string): RunFolder {
     if (!existsSync(join(path, 'config.json'))) throw new Error(`${path} is not a run folder (no config.json)`);
-    return new RunFolder(path);
+    const run = new RunFolder(path);
+    for (const dir of [path, run.checkpoints, run.samples]) {
+      for (const name of readdirSync(dir)) if (/^\..+\.\d+\.\d+\.tmp$/.test(name)) rmSync(join(dir, name), { force: true });
+    }
+    return run;
   }
 
   writeConfig(config: unknown): void {
