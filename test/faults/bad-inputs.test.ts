@@ -185,4 +185,21 @@ describe(`${CASES.length} bad inputs: a clear message naming the culprit, a non-
       assert.deepEqual([...after.entries()], [...before.entries()], `${c.name}: files under ${root} changed`);
     });
   }
+
+  // Last, since it continues the AE run the resume cases above leave alone.
+  test('a resume that changes a training key records it in history.jsonl and leaves config.json as it was', async () => {
+    const config = readFileSync(join(aeRun, 'config.json'), 'utf8');
+    const { code, stderr } = await runCli(['train', 'ae', '--resume', aeRun, '--train.steps=3']);
+    assert.equal(code, 0, stderr);
+    assert.equal(readFileSync(join(aeRun, 'config.json'), 'utf8'), config, 'config.json is never rewritten');
+    const history = readFileSync(join(aeRun, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(history.length, 1);
+    assert.equal(history[0].resumedAtStep, 2);
+    assert.deepEqual(history[0].changes, [{ key: 'train.steps', from: 2, to: 3 }]);
+    const steps = readFileSync(join(aeRun, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => 'loss' in r).map((r) => r.step);
+    assert.deepEqual(steps, [1, 2, 3]);
+    // The next resume starts from the history's config: steps 3 is now the run's own.
+    const again = await runCli(['train', 'ae', '--resume', aeRun, '--model.zDim=4']);
+    assert.match(again.stderr, /config key 'model\.zDim': cannot change on --resume/);
+  });
 });
