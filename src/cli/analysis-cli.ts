@@ -27,11 +27,21 @@ function list(value: string | undefined): string[] | undefined {
   return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
 }
 
-async function withAnalysis(sources: string[], options: Common, name: string, run: (loaded: LoadedAnalysis, common: { out: string; seed: number; onProgress: ReturnType<typeof createProgressBar> }) => Promise<{ files: string[]; numbers: unknown }>): Promise<void> {
+/**
+ * Parses the command's own options (`parse`, so a bad value fails before ~10–25 s of loading),
+ * loads the analysis, runs it and prints what it wrote.
+ */
+async function withAnalysis<P>(
+  sources: string[], options: Common, name: string, parse: () => P,
+  run: (loaded: LoadedAnalysis, parsed: P, common: { out: string; seed: number; onProgress: ReturnType<typeof createProgressBar> }) => Promise<{ files: string[]; numbers: unknown }>,
+): Promise<void> {
+  const images = int(options.images, '--images', 1, 1_000_000);
+  const seed = int(options.seed, '--seed', 0, 2 ** 31 - 1);
+  const parsed = parse();
   await initEngine({ backend: options.backend });
-  const loaded = await withNotesPrinted(() => loadAnalysis(sources.length ? sources : [DEFAULT_SOURCE], { images: int(options.images, '--images', 1), iin: options.iin }));
+  const loaded = await withNotesPrinted(() => loadAnalysis(sources.length ? sources : [DEFAULT_SOURCE], { images, iin: options.iin }));
   try {
-    const result = await run(loaded, { out: options.out ?? `analysis/${name}`, seed: int(options.seed, '--seed'), onProgress: createProgressBar() });
+    const result = await run(loaded, parsed, { out: options.out ?? `analysis/${name}`, seed, onProgress: createProgressBar() });
     process.stderr.write(`wrote ${result.files.join(', ')}\n`);
     process.stdout.write(`${JSON.stringify(result.numbers)}\n`);
   } finally {
@@ -55,33 +65,38 @@ export function registerAnalysisCommands(program: Command): void {
     .requiredOption('-l, --layer <name>', 'the analysed layer')
     .option('--count <n>', 'inputs', '4')
     .option('-n, --samples <n>', 'samples per input', '8')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'sample', ({ context }, c) =>
-      samplesCommand(context, { layer: o.layer, count: int(o.count, '--count', 1), samples: int(o.samples, '--samples', 2), ...c })));
+    .action((sources: string[], o) => withAnalysis(sources, o, 'sample',
+      () => ({ layer: o.layer as string, count: int(o.count, '--count', 1), samples: int(o.samples, '--samples', 2) }),
+      ({ context }, p, c) => samplesCommand(context, { ...p, ...c })));
 
   common(program.command('invariance')
     .description('Invariance per layer (Fig. 3 right): variance over samples in image and z̄ space, across depth.'))
     .option('--layers <a,b>', 'layers (default: all analysed)')
     .option('--inputs <n>', 'inputs averaged over', '64')
     .option('-n, --samples <n>', 'samples per input', '16')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'invariance', ({ context }, c) =>
-      invarianceCommand(context, { layers: list(o.layers), inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2), ...c })));
+    .action((sources: string[], o) => withAnalysis(sources, o, 'invariance',
+      () => ({ layers: list(o.layers), inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2) }),
+      ({ context }, p, c) => invarianceCommand(context, { ...p, ...c })));
 
   common(program.command('semantic')
     .description('Semantic sensitivity per layer and factor (t and e composed).'))
     .option('--layers <a,b>', 'layers (default: all analysed)')
     .option('--inputs <n>', 'inputs averaged over', '64')
     .option('-n, --samples <n>', 'samples per input', '16')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'semantic', ({ context }, c) =>
-      semanticCommand(context, { layers: list(o.layers), inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2), ...c })));
+    .action((sources: string[], o) => withAnalysis(sources, o, 'semantic',
+      () => ({ layers: list(o.layers), inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2) }),
+      ({ context }, p, c) => semanticCommand(context, { ...p, ...c })));
 
   common(program.command('dynamics')
     .description('Training dynamics (Fig. 4): semantic sensitivity of every classifier snapshot with its accuracy (needs a zoo with dynamics).'))
     .option('--inputs <n>', 'inputs averaged over', '32')
     .option('-n, --samples <n>', 'samples per input', '16')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'dynamics', ({ context, checkpoints }, c) => {
-      if (checkpoints.length === 0) throw new Error('dynamics needs classifier snapshots with a t each (a zoo folder made by inntrospect reproduce)');
-      return dynamicsCommand(context, checkpoints, { inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2), ...c });
-    }));
+    .action((sources: string[], o) => withAnalysis(sources, o, 'dynamics',
+      () => ({ inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2) }),
+      ({ context, checkpoints }, p, c) => {
+        if (checkpoints.length === 0) throw new Error('dynamics needs classifier snapshots with a t each (a zoo folder made by inntrospect reproduce)');
+        return dynamicsCommand(context, checkpoints, { ...p, ...c });
+      }));
 
   common(program.command('attack')
     .description('Adversarial attacks made visible (Fig. 5): FGSM/PGD, what each layer sees, share of the representation changed, random-sign control.'))
@@ -91,25 +106,29 @@ export function registerAnalysisCommands(program: Command): void {
     .option('--target <class>', 'targeted attack towards this class')
     .option('--layers <a,b>', 'layers (default: all analysed)')
     .option('--count <n>', 'images in the statistics', '64')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'attack', ({ context }, c) => {
-      if (o.kind !== 'fgsm' && o.kind !== 'pgd') throw new Error(`--kind must be fgsm or pgd, got '${o.kind}'`);
-      return attackCommand(context, {
-        kind: o.kind, epsilon: num(o.epsilon, '--epsilon'), steps: int(o.steps, '--steps', 1),
-        target: o.target === undefined ? undefined : int(o.target, '--target'), layers: list(o.layers), count: int(o.count, '--count', 1), ...c,
-      });
-    }));
+    .action((sources: string[], o) => withAnalysis(sources, o, 'attack',
+      () => {
+        if (o.kind !== 'fgsm' && o.kind !== 'pgd') throw new Error(`--kind must be fgsm or pgd, got '${o.kind}'`);
+        return {
+          kind: o.kind as 'fgsm' | 'pgd', epsilon: num(o.epsilon, '--epsilon'), steps: int(o.steps, '--steps', 1, 100_000),
+          target: o.target === undefined ? undefined : int(o.target, '--target'), layers: list(o.layers), count: int(o.count, '--count', 1),
+        };
+      },
+      ({ context }, p, c) => attackCommand(context, { ...p, ...c })));
 
   common(program.command('modify')
     .description('Semantic modifications (Fig. 7): swap a factor from another image, decode, and the model\'s sensitivity per factor.'))
     .option('--factors <a,b>', 'factors (default: all but the residual)')
     .option('--count <n>', 'test images averaged over', '256')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'modify', ({ context }, c) =>
-      modifyCommand(context, { factors: list(o.factors), count: int(o.count, '--count', 1), ...c })));
+    .action((sources: string[], o) => withAnalysis(sources, o, 'modify',
+      () => ({ factors: list(o.factors), count: int(o.count, '--count', 1) }),
+      ({ context }, p, c) => modifyCommand(context, { ...p, ...c })));
 
   common(program.command('mix')
     .description('Image mixing: D(t⁻¹(v₁|z₂)), z of one image with v of another.'))
     .requiredOption('-l, --layer <name>', 'the analysed layer')
     .option('--count <n>', 'images per side', '6')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'mix', ({ context }, c) =>
-      mixCommand(context, { layer: o.layer, count: int(o.count, '--count', 1), ...c })));
+    .action((sources: string[], o) => withAnalysis(sources, o, 'mix',
+      () => ({ layer: o.layer as string, count: int(o.count, '--count', 1) }),
+      ({ context }, p, c) => mixCommand(context, { ...p, ...c })));
 }

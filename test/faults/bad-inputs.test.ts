@@ -107,6 +107,11 @@ const CASES: Case[] = [
   // Zoo folders.
   { name: 'zoo manifest not JSON', args: () => ['sample', f('zoo-broken'), '--layer', 'z'], expect: /zoo manifest .*zoo-broken\/manifest\.json is not valid JSON/ },
   { name: 'zoo entry leaving the folder', args: () => ['sample', f('zoo-escape'), '--layer', 'z'], expect: /zoo-escape\/manifest\.json: the entry for '\.\.\/secret\.bin' '\.\.\/secret\.bin' leaves the folder/ },
+  // Analyses: options checked before anything loads.
+  { name: 'sample with 0 inputs', args: () => ['sample', f('zoo-broken'), '--layer', 'z', '--count', '0'], expect: /--count must be an integer from 1 to 1000000000, got '0'/ },
+  { name: 'attack of an unknown kind', args: () => ['attack', f('zoo-broken'), '--kind', 'deepfool'], expect: /--kind must be fgsm or pgd, got 'deepfool'/ },
+  { name: 'attack with a non-numeric epsilon', args: () => ['attack', f('zoo-broken'), '--epsilon', 'big'], expect: /--epsilon must be a number, got 'big'/ },
+  { name: 'invariance with a negative seed', args: () => ['invariance', f('zoo-broken'), '--seed', '-1'], expect: /--seed must be an integer from 0 to 2147483647, got '-1'/ },
   // Resume.
   { name: 'resume changing an architecture key', args: () => ['train', 'ae', '--resume', aeRun, '--model.zDim=8'], expect: /config key 'model\.zDim': cannot change on --resume: the checkpoint was trained with 16/ },
   { name: 'resume changing the data', args: () => ['train', 'ae', '--resume', aeRun, '--data.dataset=mnist'], expect: /config key 'data\.dataset': cannot change on --resume/ },
