@@ -14,6 +14,7 @@ import { initEngine } from '../../src/engine/index.ts';
 import { main } from '../../src/cli/main.ts';
 import { tempRoot, tinyConfig, trainReference } from './resume-harness.ts';
 import { writeGraphModel, writeLayersModel } from '../byom/fixtures.ts';
+import { virtualZooFromRuns } from '../../src/explorer/run-sources.ts';
 
 const root = tempRoot('inntrospect-bad-inputs-');
 const runs = join(root, 'runs');
@@ -190,6 +191,15 @@ describe(`${CASES.length} bad inputs: a clear message naming the culprit, a non-
       assert.deepEqual([...after.entries()], [...before.entries()], `${c.name}: files under ${root} changed`);
     });
   }
+
+  test('explore on a cinn run trained with --ae <model file> serves that file as the AE', async () => {
+    mkdirSync(f('models'));
+    copyFileSync(ae(), f('models', 'my-ae.json'));
+    const config = tinyConfig('cinn', [...tinyData, '--train.steps=2', '--train.batchSize=8', `--ae=${f('models', 'my-ae.json')}`, `--model=${clfRun}`, '--layer=z']);
+    const cinn = await trainReference('cinn', config, root);
+    const zoo = await virtualZooFromRuns([cinn.path]);
+    assert.equal(zoo.files.get('ae.json'), f('models', 'my-ae.json'));
+  });
 
   // Last, since it continues the AE run the resume cases above leave alone.
   test('a resume that changes a training key records it in history.jsonl and leaves config.json as it was', async () => {
