@@ -2,19 +2,19 @@
 import { initEngine } from '../engine/index.ts';
 import { checkInvertibility } from '../flows/invertibility-check.ts';
 import { readModel } from '../pipeline/model-files.ts';
+import { intOption } from './option-values.ts';
 
 export const ROUND_TRIP_LIMIT = 1e-4;
 export const JACOBIAN_LIMIT = 1e-2;
 
 export async function checkCommand(model: string, options: { backend?: string; samples: string; json?: boolean }): Promise<void> {
+  const samples = intOption(options.samples, '--samples', 1, 10_000);
   await initEngine({ backend: options.backend });
   const loaded = readModel(model);
   if (loaded.kind !== 'cinn' && loaded.kind !== 'iin') {
     loaded.model.dispose();
     throw new Error(`${loaded.path} is an ${loaded.kind}; check works on invertible models (a cinn t or an iin e)`);
   }
-  const samples = Number(options.samples);
-  if (!Number.isInteger(samples) || samples < 1) throw new Error(`--samples must be a positive integer, got '${options.samples}'`);
   const flow = loaded.model;
   const report = checkInvertibility(flow, {
     dim: flow.dim,

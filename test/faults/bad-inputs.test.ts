@@ -113,6 +113,8 @@ const CASES: Case[] = [
   { name: 'attack of an unknown kind', args: () => ['attack', f('zoo-broken'), '--kind', 'deepfool'], expect: /--kind must be fgsm or pgd, got 'deepfool'/ },
   { name: 'attack with a non-numeric epsilon', args: () => ['attack', f('zoo-broken'), '--epsilon', 'big'], expect: /--epsilon must be a number, got 'big'/ },
   { name: 'invariance with a negative seed', args: () => ['invariance', f('zoo-broken'), '--seed', '-1'], expect: /--seed must be an integer from 0 to 2147483647, got '-1'/ },
+  { name: 'check with 0 samples', args: () => ['check', ae(), '--samples', '0'], expect: /--samples must be an integer from 1 to 10000, got '0'/ },
+  { name: 'check of a model that is not invertible', args: () => ['check', ae()], expect: /is an autoencoder; check works on invertible models/ },
   // Resume.
   { name: 'resume changing an architecture key', args: () => ['train', 'ae', '--resume', aeRun, '--model.zDim=8'], expect: /config key 'model\.zDim': cannot change on --resume: the checkpoint was trained with 16/ },
   { name: 'resume changing the data', args: () => ['train', 'ae', '--resume', aeRun, '--data.dataset=mnist'], expect: /config key 'data\.dataset': cannot change on --resume/ },
