@@ -4,6 +4,7 @@
  */
 import { openSync, closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeError } from './atomic-file.ts';
 
 export class RunLockedError extends Error {
   constructor(readonly folder: string, readonly pid: number) {
@@ -31,11 +32,17 @@ export class RunLock {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const fd = openSync(path, 'wx');
-        writeSync(fd, `${process.pid}\n`);
+        try {
+          writeSync(fd, `${process.pid}\n`);
+        } catch (error) {
+          closeSync(fd);
+          rmSync(path, { force: true });
+          throw writeError(path, error);
+        }
         closeSync(fd);
         return new RunLock(path);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error instanceof Error && error.message.startsWith('cannot write') ? error : writeError(path, error);
         const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
         if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) throw new RunLockedError(folder, pid);
         rmSync(path, { force: true }); // stale: its owner is gone
