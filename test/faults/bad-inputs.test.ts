@@ -96,7 +96,15 @@ const CASES: Case[] = [
   { name: 'unknown dataset', args: () => ['train', 'ae', '--preset', 'tiny', '--runs', runs, '--data.dataset=imagenet'], expect: /unknown data\.dataset 'imagenet'; one of: colormnist/ },
   { name: 'image folder missing', args: () => ['train', 'ae', '--preset', 'tiny', '--runs', runs, '--data', f('no-such-folder')], expect: /image folder .*no-such-folder: does not exist/ },
   { name: 'a FIFO in the image folder', args: () => ['train', 'ae', '--preset', 'tiny', '--runs', runs, '--data', f('images')], expect: /image folder .*images: .*stuck\.png is a FIFO \(named pipe\), not an image file/ },
+  { name: 'data folder that is a file', args: () => ['train', 'ae', '--preset', 'tiny', '--runs', runs, '--data', f('broken.json')], expect: /image folder .*broken\.json: is not a folder/ },
+  { name: 'data folder without images', args: () => ['train', 'ae', '--preset', 'tiny', '--runs', runs, '--data', f('users-folder')], expect: /image folder .*users-folder: no images found/ },
+  { name: 'pair file naming a path outside the folder', args: () => ['train', 'iin', '--preset', 'tiny', '--runs', runs, '--ae', ae(), '--data', f('images-ok'), '--pairs', f('pairs-escape.json')], expect: /pairs-escape\.json: .*'\.\.\/secret\.bin' is not an image of the folder/ },
+  { name: 'pair file not JSON', args: () => ['train', 'iin', '--preset', 'tiny', '--runs', runs, '--ae', ae(), '--data', f('images-ok'), '--pairs', f('broken.json')], expect: /--pairs .*broken\.json: cannot read it as JSON/ },
+  { name: 'discriminator lrFactor negative', args: () => ['train', 'ae', '--preset', 'tiny', '--runs', runs, '--train.discriminator.lrFactor=-1'], expect: /config key 'train\.discriminator\.lrFactor': must be a finite number from 0 to 1000, got -1/ },
+  { name: 'too many eval images', args: () => ['train', 'ae', '--preset', 'tiny', '--runs', runs, '--data.evalImages=2000000'], expect: /config key 'data\.evalImages': must be an integer from 0 to 1000000, got 2000000/ },
   // Models and model folders.
+  { name: 'weightsManifest not a list', args: () => ['layers', f('manifest-not-list')], expect: /manifest-not-list.*'weightsManifest' must be a list of \{paths, weights\} groups/ },
+  { name: 'weight shard path not a string', args: () => ['layers', f('shard-number')], expect: /weightsManifest\[0\]\.paths\[0\] must be a file name relative to .*, got 7/ },
   { name: 'an AE that is a classifier', args: () => ['train', 'cinn', '--preset', 'tiny', '--runs', runs, ...tinyData, '--ae', clf(), '--model', clf(), '--layer', 'z'], expect: /is a classifier.*autoencoder|expected an? autoencoder/ },
   { name: 'unknown layer', args: () => ['train', 'cinn', '--preset', 'tiny', '--runs', runs, ...tinyData, '--ae', ae(), '--model', clf(), '--layer', 'nope'], expect: /unknown layer 'nope'.*conv2/ },
   { name: 'weight shard path with ..', args: () => ['layers', f('escape-dotdot')], expect: /escape-dotdot.*model\.json: weightsManifest\[0\]\.paths\[0\] '\.\.\/secret\.bin' leaves the folder/ },
@@ -124,7 +132,10 @@ const CASES: Case[] = [
   { name: 'resume of a folder that is no run', args: () => ['train', 'ae', '--resume', f('images')], expect: /images is not a run folder \(no config\.json\)/ },
   { name: 'resume of a run whose config is broken', args: () => ['train', 'ae', '--resume', f('broken-run')], expect: /broken-run\/config\.json is not valid JSON/ },
   { name: 'resume of a run of another kind', args: () => ['train', 'classifier', '--resume', aeRun], expect: /ae-reference is not a 'classifier' run: its config.json does not fit one \(config key 'model': unknown key/ },
+  { name: 'resume of a run whose history is broken', args: () => ['train', 'ae', '--resume', f('broken-history')], expect: /broken-history\/history\.jsonl line 1 is not valid JSON/ },
   // Output folders and files.
+  { name: 'report onto a foreign HTML page', args: () => ['report', '-o', f('users-page.html')], expect: /users-page\.html exists and is not an inntrospect report; choose another -o/ },
+  { name: 'reproduce with an unknown preset', args: () => ['reproduce', 'colormnist', '--preset', 'huge', '--out', f('new-zoo')], expect: /--preset must be tiny or default, got 'huge'/ },
   { name: 'reproduce into a non-empty folder', args: () => ['reproduce', 'colormnist', '--preset', 'tiny', '--out', f('users-folder'), '--runs', runs], expect: /--out .*users-folder is not empty \(1 file, e\.g\. thesis\.tex\); nothing was written\. It was not written by inntrospect/ },
   { name: 'reproduce --force over foreign files', args: () => ['reproduce', 'colormnist', '--preset', 'tiny', '--out', f('users-folder'), '--runs', runs, '--force'], expect: /holds files inntrospect did not write \(e\.g\. thesis\.tex\); --force replaces only inntrospect's own output/ },
   { name: 'reproduce --out a file', args: () => ['reproduce', 'colormnist', '--out', f('broken.json'), '--runs', runs], expect: /--out .*broken\.json is a file, not a folder/ },
@@ -179,6 +190,21 @@ describe(`${CASES.length} bad inputs: a clear message naming the culprit, a non-
     mkdirSync(f('users-folder'));
     writeFileSync(f('users-folder', 'thesis.tex'), '\\documentclass{article}');
     copyFileSync(f('broken.json'), f('broken-copy.json'));
+    mkdirSync(f('images-ok', 'grey'), { recursive: true });
+    mkdirSync(f('images-ok', 'white'));
+    for (const [dir, colour] of [['grey', '#808080'], ['white', '#ffffff']] as const) {
+      for (const n of [1, 2]) await sharp({ create: { width: 8, height: 8, channels: 3, background: colour } }).png().toFile(f('images-ok', dir, `${n}.png`));
+    }
+    writeFileSync(f('pairs-escape.json'), JSON.stringify({ pairs: [{ a: 'grey/1.png', b: '../secret.bin', factor: 'shade' }] }));
+    for (const name of ['manifest-not-list', 'shard-number']) await writeLayersModel(f(name));
+    const m1 = JSON.parse(readFileSync(f('manifest-not-list', 'model.json'), 'utf8'));
+    m1.weightsManifest = { paths: ['group1-shard1of1.bin'] };
+    writeFileSync(f('manifest-not-list', 'model.json'), JSON.stringify(m1));
+    setPath('shard-number', 7 as unknown as string);
+    mkdirSync(f('broken-history', 'checkpoints'), { recursive: true });
+    copyFileSync(join(aeRun, 'config.json'), f('broken-history', 'config.json'));
+    writeFileSync(f('broken-history', 'history.jsonl'), 'garbage\n');
+    writeFileSync(f('users-page.html'), '<html><body>my own page</body></html>');
   });
 
   test(`the corpus has at least 40 cases (${CASES.length})`, () => assert.ok(CASES.length >= 40));
