@@ -22,9 +22,9 @@
 import { tf } from '../engine/index.ts';
 import { COUPLING_LEAKY_SLOPE } from './layers.ts';
 
-export const COUPLING_FORWARD_KERNEL = 'InntrospectCouplingForward';
-export const COUPLING_BACKWARD_KERNEL = 'InntrospectCouplingBackward';
-export const COUPLING_INVERSE_KERNEL = 'InntrospectCouplingInverse';
+import { COUPLING_BACKWARD_KERNEL, COUPLING_FORWARD_KERNEL, COUPLING_INVERSE_KERNEL } from '../engine/coupling-kernels.ts';
+
+export { COUPLING_BACKWARD_KERNEL, COUPLING_FORWARD_KERNEL, COUPLING_INVERSE_KERNEL };
 
 /** The geometry of one block (what the native kernels take as attributes, with `perm`). */
 export interface BlockSpec {

@@ -29,10 +29,12 @@ function worstRelative(actual: ArrayLike<number>, expected: ArrayLike<number>, w
   for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
   let worst = 0;
   for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i]! - expected[i]!) / Math.max(Math.abs(expected[i]!), 1e-3 * scale, 1e-6);
+    // Normwise (∞-norm): relative to the tensor's largest entry, so that an entry near zero
+    // (a bias gradient summed over a few rows, with cancellation) is judged at the tensor's scale.
+    const d = Math.abs(actual[i]! - expected[i]!) / Math.max(scale, 1e-6);
     if (!(d <= worst)) worst = d;
   }
-  assert.ok(worst <= tolerance, `${what}: relative difference ${worst}`);
+  assert.ok(worst <= tolerance, `${what}: relative difference ${worst}\n${Array.from(actual).join(",")}\n${Array.from(expected).join(",")}`);
   return worst;
 }
 
@@ -223,4 +225,46 @@ test('the fusion setting: fused by default, forced by setFlowFusion or INNTROSPE
     if (env === undefined) delete process.env['INNTROSPECT_FLOW_FUSION'];
     else process.env['INNTROSPECT_FLOW_FUSION'] = env;
   }
+});
+
+const skipTorch = availableBackends().includes('torch') ? false : 'torch addon not built: run `npm run build:native`';
+
+describe('native coupling kernels: bad input is a JavaScript Error and leaks nothing', { skip: skipTorch }, () => {
+  before(async () => { await initEngine({ backend: 'torch' }); });
+  after(async () => { await initEngine({ backend: process.env['INNTROSPECT_BACKEND'] ?? 'wasm' }); });
+
+  test('wrong shapes, dtypes, sizes and permutations are named', async () => {
+    const { TORCH_BACKEND } = await import('../../src/engine/torch/register.ts');
+    const backend = tf.engine().findBackend(TORCH_BACKEND) as unknown as import('../../src/engine/torch/backend.ts').TorchBackend;
+    const spec = { dim: 4, conditionDim: 2, hiddenWidth: 3, hiddenDepth: 0 };
+    const size = blockLayout(spec).size;
+    const attrs = { ...spec, leakySlope: 0.01, perm: [2, 0, 3, 1] };
+    const live = backend.liveNativeTensors();
+    const x = tf.ones([3, 4]);
+    const c = tf.ones([3, 2]);
+    const packed = tf.ones([size]);
+    const h = (t: tf.Tensor) => backend.handleOf(t.dataId);
+    const run = (inputs: tf.Tensor[], a: Record<string, unknown> = attrs, kernel = 'InntrospectCouplingForward') => backend.addon.run(kernel, inputs.map(h), a);
+    const outputs = run([x, c, packed]);
+    assert.deepEqual(outputs.map(([, dtype, shape]) => [dtype, shape]), [['float32', [3, 4]], ['float32', [3]]]);
+    for (const [handle] of outputs) backend.addon.dispose(handle);
+    const ints = tf.ones([3, 4], 'int32');
+    const wide = tf.ones([3, 5]);
+    const short = tf.ones([size - 1]);
+    const badCond = tf.ones([2, 2]);
+    const wrongLd = tf.ones([4]);
+    const before1 = backend.liveNativeTensors();
+    assert.throws(() => run([wide, c, packed]), /InntrospectCouplingForward: x has shape \[3, 5\], expected \[N, 4\]/);
+    assert.throws(() => run([ints, c, packed]), /x must be float32/);
+    assert.throws(() => run([x, badCond, packed]), /condition has shape \[2, 2\], expected \[3, 2\]/);
+    assert.throws(() => run([x, c, short]), new RegExp(`packed weights hold ${size - 1} values, this block needs ${size}`));
+    assert.throws(() => run([x, c, packed], { ...attrs, perm: [0, 0, 1, 2] }), /perm is not a permutation of 0..3/);
+    assert.throws(() => run([x, c, packed], { ...attrs, perm: [0, 1] }), /perm has 2 entries for dim 4/);
+    assert.throws(() => run([x, c], attrs), /expected 3 inputs, got 2/);
+    assert.throws(() => run([x, wrongLd, x, c, packed], attrs, 'InntrospectCouplingBackward'), /dLogDet must be a float32 vector of 3 values/);
+    assert.throws(() => run([x, c, packed], attrs, 'InntrospectCouplingBackward'), /expected \[dOutput, dLogDet, x, condition, packed\]/);
+    assert.equal(backend.liveNativeTensors(), before1, 'a failed kernel left native tensors behind');
+    tf.dispose([x, c, packed, ints, wide, short, badCond, wrongLd]);
+    assert.equal(backend.liveNativeTensors(), live);
+  });
 });
