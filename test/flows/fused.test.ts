@@ -268,3 +268,33 @@ describe('native coupling kernels: bad input is a JavaScript Error and leaks not
     assert.equal(backend.liveNativeTensors(), live);
   });
 });
+
+test('a resume across the fusion setting is refused, naming the setting; the same path fits', async () => {
+  await initEngine({ backend: 'cpu' });
+  const { saveOptimizerState } = await import('../../src/pipeline/optimizer-state.ts');
+  const { assertOptimizerStateFits } = await import('../../src/pipeline/optimizer-fit.ts');
+  const { trainableVariables } = await import('../../src/flows/module.ts');
+  const build = (fusion: 'fused' | 'unfused') => {
+    const previous = setFlowFusion(fusion);
+    try {
+      return new ConditionalINN({ dim: 4, conditionShape: [2], embeddingDim: 3, numBlocks: 2, hiddenWidth: 4, seed: 51 });
+    } finally {
+      setFlowFusion(previous);
+    }
+  };
+  const unfused = build('unfused');
+  const fused = build('fused');
+  const optimizer = createFlowOptimizer();
+  const zbar = tf.ones([4, 4]) as tf.Tensor2D;
+  const z = tf.ones([4, 2]);
+  cinnTrainStep(unfused, optimizer, zbar, z);
+  const saved = await saveOptimizerState(optimizer);
+  assert.doesNotThrow(() => assertOptimizerStateFits(saved, trainableVariables(unfused), 't'));
+  assert.throws(() => assertOptimizerStateFits(saved, trainableVariables(fused), 't'), /optimizer state for t holds moments for \d+ variables, but t now trains \d+ .*INNTROSPECT_FLOW_FUSION=unfused/);
+  assert.doesNotThrow(() => assertOptimizerStateFits([], trainableVariables(fused), 't'));
+  tf.dispose([zbar, z]);
+  optimizer.dispose();
+  unfused.dispose();
+  fused.dispose();
+  await initEngine({ backend: process.env['INNTROSPECT_BACKEND'] ?? 'wasm' });
+});
