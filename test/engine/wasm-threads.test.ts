@@ -9,14 +9,24 @@ import { spawnSync } from 'node:child_process';
 import { engineInfo, initEngine, tf } from '../../src/engine/index.ts';
 import { Random } from '../../src/engine/random.ts';
 import { startWasmHelperNow, stopWasmHelper, wasmThreadsNote } from '../../src/engine/wasm-threads/node-helper.ts';
-import { matMulSplitActive, setMatMulSplit, SPLIT_MIN_MACS } from '../../src/engine/wasm-threads/split-matmul.ts';
+import { matMulSplitActive, setMatMulSplit, splitCount, SPLIT_MIN_MACS } from '../../src/engine/wasm-threads/split-matmul.ts';
 
-function both(fn: () => tf.Tensor): [Float32Array, Float32Array] {
-  const split = tf.tidy(() => Float32Array.from(fn().dataSync()));
-  const before = setMatMulSplit(false);
-  const single = tf.tidy(() => Float32Array.from(fn().dataSync()));
-  setMatMulSplit(before);
-  return [split, single];
+/**
+ * Runs `fn` three times on the same operands: the first use of a B records it, the second is
+ * split (the helper gets B), the third is split with B kept by the helper; then once more on one
+ * thread. Returns the split results and the one-thread result.
+ */
+function both(fn: () => tf.Tensor, expectSplits = 2): [Float32Array, Float32Array, Float32Array] {
+  const before = splitCount();
+  const run = () => tf.tidy(() => Float32Array.from(fn().dataSync()));
+  run();
+  const split1 = run();
+  const split2 = run();
+  assert.ok(splitCount() - before >= expectSplits, `expected ${expectSplits} split matmuls, got ${splitCount() - before}`);
+  const previous = setMatMulSplit(false);
+  const single = run();
+  setMatMulSplit(previous);
+  return [split1, split2, single];
 }
 
 describe('wasm matmuls on two threads', () => {
@@ -32,34 +42,42 @@ describe('wasm matmuls on two threads', () => {
     assert.equal(engineInfo().threadsNote, null);
   });
 
-  const cases: Array<{ name: string; run: () => tf.Tensor }> = [];
   const [m, k, n] = [257, 129, 96];  // odd rows; m·k·n above the split threshold
   assert.ok(m * k * n >= SPLIT_MIN_MACS);
-  const fixed = (seed: number, shape: number[]) => new Random(seed).normalTensor(shape);
-  cases.push({ name: 'A·B', run: () => tf.matMul(fixed(1, [m, k]) as tf.Tensor2D, fixed(2, [k, n]) as tf.Tensor2D) });
-  cases.push({ name: 'Aᵀ·B and A·Bᵀ (dense backward)', run: () => tf.add(tf.matMul(fixed(3, [k, m]) as tf.Tensor2D, fixed(2, [k, n]) as tf.Tensor2D, true, false), tf.matMul(fixed(1, [m, k]) as tf.Tensor2D, fixed(4, [n, k]) as tf.Tensor2D, false, true)) });
-  for (const activation of ['linear', 'relu', 'leakyrelu', 'sigmoid', 'elu'] as const) {
-    cases.push({ name: `fused bias + ${activation}`, run: () => tf.fused.matMul({ a: fixed(1, [m, k]) as tf.Tensor2D, b: fixed(2, [k, n]) as tf.Tensor2D, bias: fixed(5, [n]), activation, leakyreluAlpha: 0.01 }) });
-  }
-  cases.push({ name: 'a size that grows the shared buffer (512 × 512 · 512 × 512)', run: () => tf.matMul(fixed(6, [512, 512]) as tf.Tensor2D, fixed(7, [512, 512]) as tf.Tensor2D) });
-
+  const t = (seed: number, shape: number[]) => tf.keep(new Random(seed).normalTensor(shape)) as tf.Tensor2D;
+  let A: tf.Tensor2D, B: tf.Tensor2D, At: tf.Tensor2D, Bt: tf.Tensor2D, bias: tf.Tensor2D, big: tf.Tensor2D, big2: tf.Tensor2D;
+  before(() => {
+    [A, B, At, Bt, bias, big, big2] = [t(1, [m, k]), t(2, [k, n]), t(3, [k, m]), t(4, [n, k]), t(5, [n]), t(6, [512, 512]), t(7, [512, 512])];
+  });
+  after(() => tf.dispose([A, B, At, Bt, bias, big, big2]));
+  const cases: Array<{ name: string; run: () => tf.Tensor; splits?: number }> = [
+    { name: 'A·B', run: () => tf.matMul(A, B) },
+    // The transposes make new B operands on every call: never split, still equal.
+    { name: 'Aᵀ·B and A·Bᵀ (dense backward: new operands each call, one thread)', run: () => tf.add(tf.matMul(At, B, true, false), tf.matMul(A, Bt, false, true)), splits: 0 },
+    ...(['linear', 'relu', 'leakyrelu', 'sigmoid', 'elu'] as const).map((activation) => ({
+      name: `fused bias + ${activation}`, run: () => tf.fused.matMul({ a: A, b: B, bias, activation, leakyreluAlpha: 0.01 }),
+    })),
+    { name: 'a size that grows the shared buffer (512 × 512 · 512 × 512)', run: () => tf.matMul(big, big2) },
+  ];
   for (const c of cases) {
     test(`${c.name}: split equals one thread bit for bit, nothing leaks`, () => {
       const count = tf.memory().numTensors;
-      const [split, single] = both(c.run);
-      assert.equal(split.length, single.length);
-      assert.deepEqual(split, single);
+      const [split1, split2, single] = both(c.run, c.splits ?? 2);
+      assert.equal(split1.length, single.length);
+      assert.deepEqual(split1, single);
+      assert.deepEqual(split2, single);
       assert.equal(tf.memory().numTensors, count);
     });
   }
 
-  test('gradients through a split matmul equal one thread', () => {
-    const f = () => tf.grads((x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.leakyRelu(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), 0.01)));
-    const x = fixed(8, [300, 128]);
-    const w = fixed(9, [128, 128]);
-    const [gs, g1] = both(() => tf.concat(f()([x, w]).map((g) => tf.reshape(g, [-1]))));
-    assert.deepEqual(gs, g1);
-    tf.dispose([x, w]);
+  test('gradients through a split matmul equal one thread (fixed weights, as when explaining a sample)', () => {
+    const w = t(9, [128, 128]);
+    const x = t(8, [300, 128]);
+    const f = () => tf.grad((input: tf.Tensor) => tf.sum(tf.leakyRelu(tf.matMul(input as tf.Tensor2D, w), 0.01)))(x);
+    const [g1, g2, g] = both(f, 2);
+    assert.deepEqual(g1, g);
+    assert.deepEqual(g2, g);
+    tf.dispose([w, x]);
   });
 });
 

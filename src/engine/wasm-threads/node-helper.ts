@@ -19,6 +19,9 @@ import { HELPER_ACTIVATIONS, setMatMulHelper, setMatMulHelperStarter, type Helpe
 // Control words (Int32Array over a SharedArrayBuffer).
 const STATE = 0; // 0 idle, 1 job posted, 2 done, 3 quit, 4 failed
 const ROWS = 1, INNER = 2, COLS = 3, HAS_BIAS = 4, ACTIVATION = 5, NEW_BUFFER = 6;
+const B_SLOT = 9, B_FRESH = 10;  // which of the worker's kept B matrices to use; 1: B is in the buffer, keep it there
+/** B matrices the worker keeps (least recently used goes first). */
+const B_SLOTS = 16;
 const ALPHA = 8;  // a Float32 word
 const IDLE = 0, POSTED = 1, DONE = 2, QUIT = 3, FAILED = 4;
 
@@ -33,6 +36,7 @@ const ACTS = ${JSON.stringify(HELPER_ACTIVATIONS)};
   const control = new Int32Array(workerData.control);
   const alpha = new Float32Array(workerData.control);
   let data = new Float32Array(workerData.data);
+  const kept = new Array(${B_SLOTS}).fill(null);
   workerData.port.postMessage({ ready: ok });
   if (!ok) return;
   for (;;) {
@@ -47,9 +51,14 @@ const ACTS = ${JSON.stringify(HELPER_ACTIVATIONS)};
       }
       const rows = control[${ROWS}], inner = control[${INNER}], cols = control[${COLS}];
       const bOff = rows * inner, biasOff = bOff + inner * cols, outOff = biasOff + cols;
+      const slot = control[${B_SLOT}];
+      if (control[${B_FRESH}] === 1) {
+        if (kept[slot]) kept[slot].dispose();
+        kept[slot] = tf.tensor2d(data.subarray(bOff, biasOff), [inner, cols]);
+      }
       const y = tf.tidy(() => tf.fused.matMul({
         a: tf.tensor2d(data.subarray(0, bOff), [rows, inner]),
-        b: tf.tensor2d(data.subarray(bOff, biasOff), [inner, cols]),
+        b: kept[slot],
         bias: control[${HAS_BIAS}] ? tf.tensor1d(data.subarray(biasOff, outOff)) : undefined,
         activation: ACTS[control[${ACTIVATION}]],
         leakyreluAlpha: alpha[${ALPHA}],
@@ -72,6 +81,9 @@ class WorkerHelper implements MatMulHelper {
   private readonly alpha: Float32Array;
   private outOffset = 0;
   private outSize = 0;
+  /** Mirror of the worker's kept B matrices: slot → identity, most recently used last. */
+  private readonly slots: Array<object | null> = new Array(B_SLOTS).fill(null);
+  private readonly order: number[] = Array.from({ length: B_SLOTS }, (_, i) => i);
 
   constructor(private readonly worker: Worker, private readonly port: MessagePort, control: SharedArrayBuffer, data: SharedArrayBuffer) {
     this.control = new Int32Array(control);
@@ -94,7 +106,17 @@ class WorkerHelper implements MatMulHelper {
       this.control[NEW_BUFFER] = 1;
     }
     this.view.set(job.a, 0);
-    this.view.set(job.b, bOff);
+    let slot = this.slots.indexOf(job.bKey);
+    const fresh = slot < 0;
+    if (fresh) {
+      slot = this.order[0]!;
+      this.slots[slot] = job.bKey;
+      this.view.set(job.b, bOff);
+    }
+    this.order.splice(this.order.indexOf(slot), 1);
+    this.order.push(slot);
+    this.control[B_SLOT] = slot;
+    this.control[B_FRESH] = fresh ? 1 : 0;
     if (job.bias) this.view.set(job.bias, biasOff);
     this.control[ROWS] = job.rows;
     this.control[INNER] = job.inner;
@@ -125,7 +147,10 @@ class WorkerHelper implements MatMulHelper {
     }
     const failed = Atomics.load(this.control, STATE) === FAILED;
     Atomics.store(this.control, STATE, IDLE);
-    if (failed) throw new Error('wasm matmul helper: the worker failed on a job');
+    if (failed) {
+      this.slots.fill(null);  // the worker's kept matrices are no longer known: send B again
+      throw new Error('wasm matmul helper: the worker failed on a job');
+    }
     return this.view.subarray(this.outOffset, this.outOffset + this.outSize);
   }
 
@@ -143,6 +168,11 @@ let running: WorkerHelper | null = null;
 /** Why the wasm backend computes on one thread, or null when the helper is available. */
 export function wasmThreadsNote(): string | null {
   return note;
+}
+
+/** The running helper, or null (benchmarks time it on its own). */
+export function wasmHelper(): MatMulHelper | null {
+  return running;
 }
 
 /** Threads wasm matmuls use now: 2 with the helper running, else 1. */
