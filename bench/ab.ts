@@ -6,8 +6,8 @@
  *
  *   node --import tsx bench/ab.ts [--backend wasm,torch] [--only b,d,e] [--rounds 4] [--steps 6]
  *
- * Variants: (d), (e) fused vs unfused (flowFusion); (b) on wasm with and without the matmul
- * helper (setMatMulSplit). Not a benchmark against PyTorch: see bench/run.ts.
+ * Variants: (d), (e) fused vs unfused (flowFusion); on wasm, (e) fused and (b) with and without
+ * the matmul helper (setMatMulSplit). Not a benchmark against PyTorch: see bench/run.ts.
  */
 import { parseArgs } from 'node:util';
 import { initEngine, tf } from '../src/engine/index.ts';
@@ -56,6 +56,9 @@ for (const backend of backends) {
   for (const mode of ['unfused', 'fused'] as const) {
     if (only.has('d')) variants.push({ bench: 'd', variant: { name: mode, build: fusion(mode, () => buildCinnTrain()) } });
     if (only.has('e')) variants.push({ bench: 'e', variant: { name: mode, build: fusion(mode, () => buildCinnSample()) } });
+  }
+  if (only.has('e') && backend === 'wasm') {
+    variants.push({ bench: 'e', variant: { name: 'fused, 1 thread', build: fusion('fused', () => buildCinnSample()), setup: () => setMatMulSplit(false), teardown: () => setMatMulSplit(true) } });
   }
   if (only.has('b') && backend === 'wasm') {
     variants.push({ bench: 'b', variant: { name: '1 thread', build: () => buildFlowTrain(), setup: () => setMatMulSplit(false), teardown: () => setMatMulSplit(true) } });
