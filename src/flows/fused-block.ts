@@ -14,7 +14,8 @@
  *
  * Two implementations of the same function:
  * - generic: stock TensorFlow.js ops after one SplitV of the packed vector; its gradient is
- *   tfjs's autodiff; every backend (cpu, wasm, webgl, browsers).
+ *   tfjs's autodiff; every backend (cpu, wasm, webgl, browsers). Used while training; evaluation
+ *   and the inverse run the unfused modules there (fused-stack.ts says why).
  * - native: where the active backend registers `COUPLING_FORWARD_KERNEL` (the torch backend), one
  *   kernel call forward and one backward (a registered gradient) per block; the inverse is one
  *   call too.
@@ -88,7 +89,11 @@ export function blockLayout(spec: BlockSpec): { pieces: PackedPiece[]; size: num
 
 /** Splits a packed vector into its pieces, shaped (one SplitV, whose gradient is one Concat). */
 function unpack(packed: tf.Tensor, layout: { pieces: PackedPiece[] }): tf.Tensor[] {
-  return tf.split(packed, layout.pieces.map((p) => p.size)).map((t, i) => tf.reshape(t, layout.pieces[i]!.shape));
+  // Vectors (loc, scale, biases) come out of the split in their shape: only kernels are reshaped.
+  return tf.split(packed, layout.pieces.map((p) => p.size)).map((t, i) => {
+    const shape = layout.pieces[i]!.shape;
+    return shape.length === 1 ? t : tf.reshape(t, shape);
+  });
 }
 
 type Net = { kernels: tf.Tensor2D[]; biases: tf.Tensor1D[] };
@@ -130,19 +135,14 @@ export interface BlockWeights {
   perm: Int32Array;
 }
 
-/** Caches the perm tensors of a block (kept; the caller disposes them with the block). */
+/** The permutation of a block as a kept int32 tensor (the caller disposes it with the block). */
 export class PermTensors {
   readonly forward: tf.Tensor1D;
-  readonly inverse: tf.Tensor1D;
   constructor(perm: Int32Array) {
-    const inv = new Int32Array(perm.length);
-    perm.forEach((p, i) => { inv[p] = i; });
     this.forward = tf.keep(tf.tensor1d(perm, 'int32'));
-    this.inverse = tf.keep(tf.tensor1d(inv, 'int32'));
   }
   dispose(): void {
     this.forward.dispose();
-    this.inverse.dispose();
   }
 }
 
@@ -162,24 +162,6 @@ export function genericBlockForward(w: BlockWeights, perms: PermTensors, x: tf.T
   const a1 = tf.add(tf.mul(a, tf.exp(s1)), mlp(t1Net, h1, false)) as tf.Tensor2D;
   const output = tf.gather(tf.concat([b1, a1], 1), perms.forward, 1) as tf.Tensor2D;
   const logDet = tf.add(tf.sum(tf.log(tf.abs(scale))), tf.add(tf.sum(s0, 1), tf.sum(s1, 1))) as tf.Tensor1D;
-  return [output, logDet];
-}
-
-/** Generic inverse: x and −log|det| at x. Call inside a tidy. */
-export function genericBlockInverse(w: BlockWeights, perms: PermTensors, y: tf.Tensor2D, condition?: tf.Tensor2D): [tf.Tensor2D, tf.Tensor1D] {
-  const { sizeA, sizeB } = halves(w.spec.dim);
-  const parts = unpack(w.packed, blockLayout(w.spec));
-  const [loc, scale] = parts as [tf.Tensor1D, tf.Tensor1D];
-  const [s0Net, t0Net, s1Net, t1Net] = nets(parts, w.spec) as [Net, Net, Net, Net];
-  const [b1, a1] = tf.split(tf.gather(y, perms.inverse, 1), [sizeB, sizeA], 1) as [tf.Tensor2D, tf.Tensor2D];
-  const h1 = withCondition(b1, condition);
-  const s1 = mlp(s1Net, h1, true);
-  const a = tf.mul(tf.sub(a1, mlp(t1Net, h1, false)), tf.exp(tf.neg(s1))) as tf.Tensor2D;
-  const h0 = withCondition(a, condition);
-  const s0 = mlp(s0Net, h0, true);
-  const b = tf.mul(tf.sub(b1, mlp(t0Net, h0, false)), tf.exp(tf.neg(s0))) as tf.Tensor2D;
-  const output = tf.sub(tf.div(tf.concat([a, b], 1), scale), loc) as tf.Tensor2D;
-  const logDet = tf.neg(tf.add(tf.sum(tf.log(tf.abs(scale))), tf.add(tf.sum(s0, 1), tf.sum(s1, 1)))) as tf.Tensor1D;
   return [output, logDet];
 }
 

@@ -16,7 +16,7 @@ import { tf } from '../engine/index.ts';
 import { ActNorm } from './actnorm.ts';
 import { DoubleAffineCoupling } from './coupling.ts';
 import {
-  blockLayout, genericBlockForward, genericBlockInverse, hasNativeBlockKernels, nativeBlockForward, nativeBlockInverse, PermTensors,
+  blockLayout, genericBlockForward, hasNativeBlockKernels, nativeBlockForward, nativeBlockInverse, PermTensors,
   type BlockSpec, type BlockWeights,
 } from './fused-block.ts';
 import { checkFlatShape, tidyFlow, type Buffer, type FlowResult, type InvertibleModule, type JsonObject } from './module.ts';
@@ -129,8 +129,21 @@ export class FusedCouplingStack implements InvertibleModule {
     block.syncedData = dataIdOf(packed);
   }
 
+  /**
+   * While a gradient tape records (training): the fused blocks on the packed variables. Otherwise
+   * on a backend without the native kernels (evaluation, sampling on cpu/wasm): the Sequence's
+   * named variables, brought in step first. Their storage stays the same between weight changes,
+   * so wasm's XNNPACK keeps its packed copy of every layer's weights across calls (and the second
+   * core can take them, docs/engine.md); slices of the packed vector would be new tensors, packed
+   * again on every call (measured: t sampling 3× slower).
+   */
+  private useNamedView(): boolean {
+    return !this.native && !recording() && this.blocks.every((b) => b.norm.initialized);
+  }
+
   forward(x: tf.Tensor2D, condition?: tf.Tensor): FlowResult {
     checkFlatShape(x.shape, this.dim, 'FusedCouplingStack');
+    if (this.useNamedView()) return this.unfused().forward(x, condition);
     const native = this.native;
     return tidyFlow(() => {
       let h = x;
@@ -147,17 +160,15 @@ export class FusedCouplingStack implements InvertibleModule {
     });
   }
 
+  /** On torch one native call per block; elsewhere the Sequence's inverse on the named view (see useNamedView). */
   inverse(y: tf.Tensor2D, condition?: tf.Tensor): FlowResult {
     checkFlatShape(y.shape, this.dim, 'FusedCouplingStack');
-    const native = this.native;
+    if (!this.native) return this.unfused().inverse(y, condition);
     return tidyFlow(() => {
       let h = y;
       let logDet = tf.zeros([y.shape[0]]) as tf.Tensor1D;
       for (let k = this.blocks.length - 1; k >= 0; k--) {
-        const block = this.blocks[k]!;
-        const [x, ld] = native
-          ? nativeBlockInverse(block.weights, h, condition as tf.Tensor2D | undefined)
-          : genericBlockInverse(block.weights, block.perms, h, condition as tf.Tensor2D | undefined);
+        const [x, ld] = nativeBlockInverse(this.blocks[k]!.weights, h, condition as tf.Tensor2D | undefined);
         h = x;
         logDet = tf.add(logDet, ld);
       }
@@ -226,6 +237,12 @@ export class FusedCouplingStack implements InvertibleModule {
 
 function pickSpec(c: DoubleAffineCoupling): Omit<BlockSpec, 'dim'> {
   return { conditionDim: c.cfg.conditionDim, hiddenWidth: c.cfg.hiddenWidth, hiddenDepth: c.cfg.hiddenDepth };
+}
+
+/** Whether a gradient tape is recording (tfjs-core 4.22's engine state; pinned). */
+function recording(): boolean {
+  const state = (tf.engine() as unknown as { state: { gradientDepth: number } }).state;
+  return state.gradientDepth > 0;
 }
 
 /** A tensor's storage identity: tfjs gives a variable new storage on every assign. */

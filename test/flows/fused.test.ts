@@ -82,6 +82,17 @@ for (const backend of BACKENDS) {
         const ff = fused.forward(x, cond);
         worstRelative(ff.output.dataSync(), fp.output.dataSync(), 'forward output');
         worstRelative(ff.logDet.dataSync(), fp.logDet.dataSync(), 'forward logDet');
+        // The same under a gradient tape, where cpu and wasm run the fused blocks themselves
+        // (outside one they use the unfused view; torch runs its kernels either way).
+        let taped: tf.Tensor[] = [];
+        const tapedGrads = tf.variableGrads(() => {
+          const r = fused.forward(x, cond);
+          taped = [tf.keep(r.output), tf.keep(r.logDet)];
+          return tf.sum(r.output) as tf.Scalar;
+        }, fused.trainableVariables());
+        tf.dispose([tapedGrads.value, ...Object.values(tapedGrads.grads)]);
+        worstRelative(taped[0]!.dataSync(), fp.output.dataSync(), 'forward output (taped)');
+        worstRelative(taped[1]!.dataSync(), fp.logDet.dataSync(), 'forward logDet (taped)');
         const ip = plain.inverse(fp.output, cond);
         const inf = fused.inverse(fp.output, cond);
         worstRelative(inf.output.dataSync(), ip.output.dataSync(), 'inverse output');
@@ -121,7 +132,7 @@ for (const backend of BACKENDS) {
         });
         assert.equal(checked, named.size);
 
-        tf.dispose([x, cond ?? [], wOut, wLd, fp.output, fp.logDet, ff.output, ff.logDet, ip.output, ip.logDet, inf.output, inf.logDet,
+        tf.dispose([x, cond ?? [], wOut, wLd, ...taped, fp.output, fp.logDet, ff.output, ff.logDet, ip.output, ip.logDet, inf.output, inf.logDet,
           ...gp, ...gf, wp.value, ...Object.values(wp.grads), wf.value, ...Object.values(wf.grads)]);
         plain.dispose();
         fused.dispose();
