@@ -440,8 +440,9 @@ async function main(): Promise<void> {
   const backends: BackendResult[] = [];
   for (const name of backendNames) {
     let engine = await initEngine({ backend: name });
-    // wasm: the second core's worker starts before timing, not during the first large matmuls.
-    if (name === 'wasm' && await startWasmHelperNow()) engine = engineInfo();
+    // wasm with INNTROSPECT_WASM_THREADS=2: the second core's worker starts before timing, not
+    // during the first large matmuls.
+    if (name === 'wasm' && process.env['INNTROSPECT_WASM_THREADS'] === '2' && await startWasmHelperNow()) engine = engineInfo();
     const info = backendInfo(engine);
     log(`backend ${name}: ${info.threads} thread(s)${info.simd !== null ? `, SIMD ${info.simd ? 'on' : 'off'}` : ''}` +
       `${info.blasThreads !== null ? `, OpenBLAS ${info.blasThreads} thread(s)` : ''}, ${info.ownKernels} own kernels (tfjs ${engine.tfjsVersion})`);

@@ -2,7 +2,8 @@
 // thread and a second tfjs-wasm instance in a worker equal the one-thread results bit for bit
 // (plain, transposed, fused bias + activations, odd row counts, a heap-growing size); small
 // ones stay on one thread; no tensors leak; gradients through a split matmul are the same; the
-// engine reports 2 threads; without SharedArrayBuffer it runs on one thread with a note.
+// engine reports 2 threads; it is off unless INNTROSPECT_WASM_THREADS=2, and without
+// SharedArrayBuffer it runs on one thread with a note.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -81,17 +82,36 @@ describe('wasm matmuls on two threads', () => {
   });
 });
 
-test('without SharedArrayBuffer the wasm backend runs on one thread and says why', () => {
-  const script = `
-    delete globalThis.SharedArrayBuffer;
-    const { initEngine, engineInfo, tf } = await import('./src/engine/index.ts');
-    await initEngine({ backend: 'wasm' });
-    const y = tf.matMul(tf.ones([512, 512]), tf.ones([512, 512]));
-    const ok = y.dataSync()[0] === 512;
-    console.log(JSON.stringify({ ok, threads: engineInfo().threads, note: engineInfo().threadsNote }));
-  `;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, INNTROSPECT_BACKEND: 'wasm' } });
+function engineIn(script: string, env: Record<string, string | undefined>): { ok: boolean; threads: number; note: string | null; splits: number } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, INNTROSPECT_BACKEND: 'wasm', ...env } });
   assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { ok: boolean; threads: number; note: string };
-  assert.deepEqual(out, { ok: true, threads: 1, note: 'one thread: SharedArrayBuffer is not available' });
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+}
+
+// Two large products with the same B (the second is split once the helper runs), then a report.
+const SCRIPT = (prelude: string) => `
+  ${prelude}
+  const { initEngine, engineInfo, tf } = await import('./src/engine/index.ts');
+  const { splitCount } = await import('./src/engine/wasm-threads/split-matmul.ts');
+  await initEngine({ backend: 'wasm' });
+  const a = tf.ones([512, 512]), b = tf.ones([512, 512]);
+  let ok = true;
+  for (let i = 0; i < 40; i++) {
+    ok = ok && tf.matMul(a, b).dataSync()[0] === 512;
+    if (splitCount() > 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  console.log(JSON.stringify({ ok, threads: engineInfo().threads, note: engineInfo().threadsNote, splits: splitCount() }));
+  process.exit(0);
+`;
+
+test('INNTROSPECT_WASM_THREADS: off by default with a note; 2 starts the helper on the first large matmuls; without SharedArrayBuffer one thread and why', () => {
+  assert.deepEqual(engineIn(SCRIPT(''), { INNTROSPECT_WASM_THREADS: undefined }),
+    { ok: true, threads: 1, note: 'one thread: the matmul helper is off (INNTROSPECT_WASM_THREADS=2 turns it on)', splits: 0 });
+  const on = engineIn(SCRIPT(''), { INNTROSPECT_WASM_THREADS: '2' });
+  assert.equal(on.ok, true);
+  assert.ok(on.splits > 0 && on.threads === 2 && on.note === null, JSON.stringify(on));
+  assert.deepEqual(engineIn(SCRIPT('delete globalThis.SharedArrayBuffer;'), { INNTROSPECT_WASM_THREADS: '2' }),
+    { ok: true, threads: 1, note: 'one thread: SharedArrayBuffer is not available', splits: 0 });
+  assert.match(engineIn(SCRIPT(''), { INNTROSPECT_WASM_THREADS: 'many' }).note!, /INNTROSPECT_WASM_THREADS must be 1 or 2, got 'many'/);
 });

@@ -8,8 +8,8 @@
  * Why not tfjs's own threaded wasm build: its pthread workers are blob URLs, which Node refuses
  * (docs/engine.md), and it passes no thread pool to XNNPACK's matmul.
  *
- * Where SharedArrayBuffer or worker_threads is missing, or INNTROSPECT_WASM_THREADS=1, there is
- * no helper and `wasmThreadsNote()` says why.
+ * Opt-in (INNTROSPECT_WASM_THREADS=2; see enableWasmThreads). Where SharedArrayBuffer or
+ * worker_threads is missing there is no helper either, and `wasmThreadsNote()` says why.
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -53,13 +53,16 @@ const ACTS = ${JSON.stringify(HELPER_ACTIVATIONS)};
       const bOff = rows * inner, biasOff = bOff + inner * cols, outOff = biasOff + cols;
       const slot = control[${B_SLOT}];
       if (control[${B_FRESH}] === 1) {
-        if (kept[slot]) kept[slot].dispose();
-        kept[slot] = tf.tensor2d(data.subarray(bOff, biasOff), [inner, cols]);
+        if (kept[slot]) tf.dispose([kept[slot].b, kept[slot].bias || []]);
+        kept[slot] = {
+          b: tf.tensor2d(data.subarray(bOff, biasOff), [inner, cols]),
+          bias: control[${HAS_BIAS}] ? tf.tensor1d(data.subarray(biasOff, outOff)) : null,
+        };
       }
       const y = tf.tidy(() => tf.fused.matMul({
         a: tf.tensor2d(data.subarray(0, bOff), [rows, inner]),
-        b: kept[slot],
-        bias: control[${HAS_BIAS}] ? tf.tensor1d(data.subarray(biasOff, outOff)) : undefined,
+        b: kept[slot].b,
+        bias: kept[slot].bias || undefined,
         activation: ACTS[control[${ACTIVATION}]],
         leakyreluAlpha: alpha[${ALPHA}],
       }));
@@ -82,7 +85,7 @@ class WorkerHelper implements MatMulHelper {
   private outOffset = 0;
   private outSize = 0;
   /** Mirror of the worker's kept B matrices: slot → identity, most recently used last. */
-  private readonly slots: Array<object | null> = new Array(B_SLOTS).fill(null);
+  private readonly slots: Array<{ b: object; bias: object | null } | null> = new Array(B_SLOTS).fill(null);
   private readonly order: number[] = Array.from({ length: B_SLOTS }, (_, i) => i);
 
   constructor(private readonly worker: Worker, private readonly port: MessagePort, control: SharedArrayBuffer, data: SharedArrayBuffer) {
@@ -106,18 +109,19 @@ class WorkerHelper implements MatMulHelper {
       this.control[NEW_BUFFER] = 1;
     }
     this.view.set(job.a, 0);
-    let slot = this.slots.indexOf(job.bKey);
+    // B and the bias are kept together: XNNPACK caches its packed weights per (B, bias) pair.
+    let slot = this.slots.findIndex((s) => s !== null && s.b === job.bKey && s.bias === job.biasKey);
     const fresh = slot < 0;
     if (fresh) {
       slot = this.order[0]!;
-      this.slots[slot] = job.bKey;
+      this.slots[slot] = { b: job.bKey, bias: job.biasKey };
       this.view.set(job.b, bOff);
+      if (job.bias) this.view.set(job.bias, biasOff);
     }
     this.order.splice(this.order.indexOf(slot), 1);
     this.order.push(slot);
     this.control[B_SLOT] = slot;
     this.control[B_FRESH] = fresh ? 1 : 0;
-    if (job.bias) this.view.set(job.bias, biasOff);
     this.control[ROWS] = job.rows;
     this.control[INNER] = job.inner;
     this.control[COLS] = job.cols;
@@ -181,21 +185,38 @@ export function wasmThreadCount(): number {
 }
 
 /**
- * Makes the helper available (started on the first large matmul). Returns the note when it
- * cannot be.
+ * Makes the helper available (started on the first large matmul) when INNTROSPECT_WASM_THREADS=2.
+ * Off by default: on the shared machine it was measured on, a split 256 × 512 · 512 × 512 took
+ * 8.2 ms (min of 150) against 6.5 ms on one thread, although the helper's half finished before
+ * this thread's (docs/engine.md); it stays opt-in until a quiet machine shows a gain. Returns
+ * the note when there is no helper.
  */
 export function enableWasmThreads(): string | null {
-  if (process.env['INNTROSPECT_WASM_THREADS'] === '1') note = 'one thread: INNTROSPECT_WASM_THREADS=1';
-  else if (typeof SharedArrayBuffer === 'undefined') note = 'one thread: SharedArrayBuffer is not available';
+  const setting = process.env['INNTROSPECT_WASM_THREADS'];
+  note = null;
+  if (setting !== undefined && setting !== '' && setting !== '1' && setting !== '2') {
+    note = `one thread: INNTROSPECT_WASM_THREADS must be 1 or 2, got '${setting}'`;
+  } else if (setting !== '2') note = 'one thread: the matmul helper is off (INNTROSPECT_WASM_THREADS=2 turns it on)';
+  if (note) return note;
+  return helperAvailable();
+}
+
+/** Why a helper cannot run here, or null (and the starter installed). */
+function helperAvailable(): string | null {
+  if (typeof SharedArrayBuffer === 'undefined') note = 'one thread: SharedArrayBuffer is not available';
   else if (availableParallelism() < 2) note = 'one thread: this machine has one core';
   if (note) return note;
   setMatMulHelperStarter(startHelper);
   return null;
 }
 
-/** Starts the worker now and resolves once it computes (tests; the engine starts it on need). */
+/**
+ * Starts the worker now, whatever INNTROSPECT_WASM_THREADS says (tests, bench/ab.ts), and
+ * resolves once it computes; false (with the note) where it cannot run.
+ */
 export async function startWasmHelperNow(): Promise<boolean> {
-  if (enableWasmThreads()) return false;
+  note = null;
+  if (helperAvailable()) return false;
   startHelper();
   while (starting) await new Promise((r) => setTimeout(r, 10));
   return running !== null;
@@ -211,6 +232,8 @@ function startHelper(): void {
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
+      // Plain CommonJS: none of the parent's flags (--input-type=module, --import tsx) apply.
+      execArgv: [],
       workerData: { core: require.resolve('@tensorflow/tfjs-core'), wasm: require.resolve('@tensorflow/tfjs-backend-wasm'), control, data, port: port2 },
       transferList: [port2],
     });

@@ -26,6 +26,8 @@ export interface HelperJob {
    * weights across sampling batches.
    */
   bKey: object;
+  /** Identity of the bias's storage (kept with B), or null. */
+  biasKey: object | null;
   bias: Float32Array | null;
   rows: number;
   inner: number;
@@ -121,7 +123,7 @@ export function splitMatMul(scope: KernelScope, kernelName: string, inputs: Name
   const bottom = rows - top;
   const heap = (t: TensorInfo) => scope.backend.typedArrayFromHeap(t) as Float32Array;
   const submitted = helper.submit({
-    a: heap(a).subarray(top * inner, rows * inner), b: heap(b), bKey, bias: bias ? heap(bias) : null,
+    a: heap(a).subarray(top * inner, rows * inner), b: heap(b), bKey, biasKey: bias ? bias.dataId as object : null, bias: bias ? heap(bias) : null,
     rows: bottom, inner, cols, activation: activation as HelperActivation, leakyreluAlpha: Number(attrs['leakyreluAlpha'] ?? 0.2),
   });
   if (!submitted) return null;
