@@ -68,7 +68,8 @@ interface Block {
 }
 
 export class FusedCouplingStack implements InvertibleModule {
-  readonly className = 'FusedCouplingStack';
+  /** Saved as what it is built from: a saved stack loads as a Sequence (unfused) or, in t and e, either way. */
+  readonly className = 'Sequence';
   readonly dim: number;
   private readonly blocks: Block[] = [];
 

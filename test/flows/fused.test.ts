@@ -192,6 +192,10 @@ for (const backend of BACKENDS) {
         const [a, b] = [outputs(t), outputs(loaded)];
         a.forEach((v, i) => worstRelative(b[i]!, v, `${from} → ${to}: ${['output', 'logDet', 'inverse'][i]}`));
         assert.deepEqual(saveFlow(loaded), saved);
+        // The flow body alone saves as the Sequence it is built from, and loads as one.
+        const body = loadFlow<Sequence>(JSON.parse(JSON.stringify(saveFlow(loaded.flow))), 'Sequence');
+        assert.deepEqual(saveFlow(body), saveFlow(loaded.flow));
+        body.dispose();
         optimizer.dispose();
         t.dispose();
         loaded.dispose();
