@@ -219,6 +219,14 @@ export class FusedCouplingStack implements InvertibleModule {
     return this.blocks.map((b) => b.weights.packed);
   }
 
+  /**
+   * For each packed variable (in `trainableVariables` order), the named variables it packs, in
+   * packing order: what converts per-name optimizer state (Adam is element-wise) to packed state.
+   */
+  packedGroups(): tf.Variable[][] {
+    return this.blocks.map((b) => [...b.named]);
+  }
+
   buffers(): Map<string, Buffer> {
     return this.sequence.buffers();
   }

@@ -284,32 +284,43 @@ describe('native coupling kernels: bad input is a JavaScript Error and leaks not
   });
 });
 
-test('a resume across the fusion setting is refused, naming the setting; the same path fits', async () => {
+test('resume across the fusion setting: unfused Adam state is converted and the run continues as unfused; fused state on the unfused path is refused', async () => {
   await initEngine({ backend: 'cpu' });
-  const { saveOptimizerState } = await import('../../src/pipeline/optimizer-state.ts');
-  const { assertOptimizerStateFits } = await import('../../src/pipeline/optimizer-fit.ts');
-  const { trainableVariables } = await import('../../src/flows/module.ts');
-  const build = (fusion: 'fused' | 'unfused') => {
+  const { restoreOptimizerState, saveOptimizerState } = await import('../../src/pipeline/optimizer-state.ts');
+  const { adaptOptimizerState } = await import('../../src/pipeline/optimizer-fit.ts');
+  const config = { dim: 4, conditionShape: [2], embeddingDim: 3, numBlocks: 2, hiddenWidth: 4, seed: 51 };
+  const rng = new Random(52);
+  const batches = Array.from({ length: 6 }, () => [rng.normalTensor([6, 4]) as tf.Tensor2D, rng.normalTensor([6, 2])] as const);
+  const withFusion = <T>(fusion: 'fused' | 'unfused', make: () => T): T => {
     const previous = setFlowFusion(fusion);
     try {
-      return new ConditionalINN({ dim: 4, conditionShape: [2], embeddingDim: 3, numBlocks: 2, hiddenWidth: 4, seed: 51 });
+      return make();
     } finally {
       setFlowFusion(previous);
     }
   };
-  const unfused = build('unfused');
-  const fused = build('fused');
-  const optimizer = createFlowOptimizer();
-  const zbar = tf.ones([4, 4]) as tf.Tensor2D;
-  const z = tf.ones([4, 2]);
-  cinnTrainStep(unfused, optimizer, zbar, z);
-  const saved = await saveOptimizerState(optimizer);
-  assert.doesNotThrow(() => assertOptimizerStateFits(saved, trainableVariables(unfused), 't'));
-  assert.throws(() => assertOptimizerStateFits(saved, trainableVariables(fused), 't'), /optimizer state for t holds moments for \d+ variables, but t now trains \d+ .*INNTROSPECT_FLOW_FUSION=unfused/);
-  assert.doesNotThrow(() => assertOptimizerStateFits([], trainableVariables(fused), 't'));
-  tf.dispose([zbar, z]);
-  optimizer.dispose();
-  unfused.dispose();
-  fused.dispose();
+  // Three steps unfused, a checkpoint, then three more: unfused throughout, or resumed fused.
+  const first = withFusion('unfused', () => new ConditionalINN(config));
+  const optimizer = createFlowOptimizer({ learningRate: 1e-2 });
+  for (const [zbar, z] of batches.slice(0, 3)) cinnTrainStep(first, optimizer, zbar, z);
+  const savedModel = JSON.stringify(saveFlow(first));
+  const savedState = await saveOptimizerState(optimizer);
+  const expected = batches.slice(3).map(([zbar, z]) => cinnTrainStep(first, optimizer, zbar, z).loss);
+
+  const resumed = withFusion('fused', () => loadFlow<ConditionalINN>(JSON.parse(savedModel), 'ConditionalINN'));
+  assert.ok(resumed.flow instanceof FusedCouplingStack);
+  const optimizer2 = createFlowOptimizer({ learningRate: 1e-2 });
+  await restoreOptimizerState(optimizer2, adaptOptimizerState(savedState, resumed, 't'));
+  const actual = batches.slice(3).map(([zbar, z]) => cinnTrainStep(resumed, optimizer2, zbar, z).loss);
+  actual.forEach((l, i) => assert.ok(Math.abs(l - expected[i]!) <= 1e-5 * Math.abs(expected[i]!), `step ${i + 4}: ${l} vs ${expected[i]}`));
+
+  // Fused state cannot be split back for an unfused run: refused, naming the setting.
+  const fusedState = await saveOptimizerState(optimizer2);
+  const plain = withFusion('unfused', () => loadFlow<ConditionalINN>(JSON.parse(savedModel), 'ConditionalINN'));
+  assert.throws(() => adaptOptimizerState(fusedState, plain, 't'), /optimizer state for t holds moments for \d+ variables, but t now trains \d+ .*INNTROSPECT_FLOW_FUSION=fused/);
+  assert.equal(adaptOptimizerState(savedState, plain, 't'), savedState);
+  tf.dispose(batches.flat());
+  for (const o of [optimizer, optimizer2]) o.dispose();
+  for (const m of [first, resumed, plain]) m.dispose();
   await initEngine({ backend: process.env['INNTROSPECT_BACKEND'] ?? 'wasm' });
 });

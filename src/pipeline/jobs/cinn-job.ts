@@ -19,8 +19,7 @@ import {
   type ExternalLayer, type ModelFingerprint, type ModelUnderStudy, type OpenedModel,
 } from '../external-model.ts';
 import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
-import { assertOptimizerStateFits } from '../optimizer-fit.ts';
-import { trainableVariables } from '../../flows/module.ts';
+import { adaptOptimizerState } from '../optimizer-fit.ts';
 import { TRAIN_STATE_FORMAT, type SampleImage, type TrainingJob, type TrainState } from '../job.ts';
 import type { DeepPartial } from '../../config/config.ts';
 import type { FlowTrainingConfig } from './flow-training-config.ts';
@@ -201,8 +200,7 @@ export class CinnJob implements TrainingJob {
     // follow the variables by position, which loadFlow keeps.
     this.t.dispose();
     this.t = loadFlow<ConditionalINN>(JSON.parse(state.models['t']!), 'ConditionalINN');
-    assertOptimizerStateFits(state.optimizers['t']!, trainableVariables(this.t), 't');
-    await restoreOptimizerState(this.optimizer, state.optimizers['t']!);
+    await restoreOptimizerState(this.optimizer, adaptOptimizerState(state.optimizers['t']!, this.t, 't'));
     this.posteriorRng.setState(state.random['posterior']!);
     this.batches = BatchIterator.fromState(state.data['batches'] as BatchIteratorState);
   }
