@@ -26,7 +26,9 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
-import { availableBackends, initEngine, tf, type EngineInfo } from '../src/engine/index.ts';
+import { availableBackends, engineInfo, initEngine, tf, type EngineInfo } from '../src/engine/index.ts';
+import { startWasmHelperNow } from '../src/engine/wasm-threads/node-helper.ts';
+import { flowFusion } from '../src/flows/fused-stack.ts';
 import { autoNumDown } from '../src/flows/embedders.ts';
 import { DEFAULT_AUTOENCODER_CONFIG } from '../src/models/autoencoder.ts';
 import { ColorMnistClassifier } from '../src/models/classifier-colormnist.ts';
@@ -437,7 +439,10 @@ async function main(): Promise<void> {
   const runsCinn = opts.keys.includes('d') || opts.keys.includes('e');
   const backends: BackendResult[] = [];
   for (const name of backendNames) {
-    const engine = await initEngine({ backend: name });
+    let engine = await initEngine({ backend: name });
+    // wasm with INNTROSPECT_WASM_THREADS=2: the second core's worker starts before timing, not
+    // during the first large matmuls.
+    if (name === 'wasm' && process.env['INNTROSPECT_WASM_THREADS'] === '2' && await startWasmHelperNow()) engine = engineInfo();
     const info = backendInfo(engine);
     log(`backend ${name}: ${info.threads} thread(s)${info.simd !== null ? `, SIMD ${info.simd ? 'on' : 'off'}` : ''}` +
       `${info.blasThreads !== null ? `, OpenBLAS ${info.blasThreads} thread(s)` : ''}, ${info.ownKernels} own kernels (tfjs ${engine.tfjsVersion})`);
@@ -545,6 +550,7 @@ async function main(): Promise<void> {
   }
   const data: ReportData = {
     date: new Date().toISOString(),
+    flowFusion: flowFusion(),
     command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
     quick: opts.quick,
     rounds: opts.rounds,

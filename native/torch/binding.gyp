@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "inntrospect_torch",
-      "sources": ["src/addon.cc", "src/kernels.cc", "src/adam.cc"],
+      "sources": ["src/addon.cc", "src/kernels.cc", "src/adam.cc", "src/coupling.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "/usr/include/torch/csrc/api/include"

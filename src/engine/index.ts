@@ -36,8 +36,13 @@ export interface EngineInfo {
   runtime: 'node' | 'browser';
   /** wasm only: whether the SIMD build runs. */
   simd: boolean | null;
-  /** Threads the backend computes with (wasm in Node: 1, see docs/engine.md; torch: libtorch's intra-op threads). */
+  /**
+   * Threads the backend computes with (wasm in Node: 2 once the matmul helper runs, else 1, see
+   * docs/engine.md; torch: libtorch's intra-op threads).
+   */
   threads: number;
+  /** wasm: why it computes on one thread (no SharedArrayBuffer, INNTROSPECT_WASM_THREADS=1, …), else null. */
+  threadsNote: string | null;
   /** torch only: OpenBLAS's threads (1: libtorch's pool owns the cores); null elsewhere. */
   blasThreads: number | null;
   /** Kernels inntrospect installed on this backend (torch: those libtorch computes natively). */
@@ -53,6 +58,11 @@ const isNode = typeof process !== 'undefined' && process.versions?.node !== unde
 type TorchModule = typeof import('./torch/register.ts');
 const TORCH_MODULE = './torch/register.ts';
 const torchModule: TorchModule | null = isNode ? ((await import(TORCH_MODULE)) as TorchModule) : null;
+
+/** The wasm backend's second-core helper (worker_threads), Node only; same bundler rule as above. */
+type WasmThreadsModule = typeof import('./wasm-threads/node-helper.ts');
+const WASM_THREADS_MODULE = './wasm-threads/node-helper.ts';
+const wasmThreads: WasmThreadsModule | null = isNode ? ((await import(WASM_THREADS_MODULE)) as WasmThreadsModule) : null;
 
 /** Registers `torch` with tfjs, or throws an Error that says how to get it. */
 function registerTorch(): void {
@@ -93,7 +103,11 @@ async function initialiseBackend(name: string, options: EngineOptions): Promise<
   // The cpu backend greets Node users with a banner recommending tfjs-node, which cannot be
   // installed here (docs/engine.md); it is our reference backend, so silence the banner.
   if (name === 'cpu') (tf.findBackend('cpu') as unknown as { firstUse?: boolean }).firstUse = false;
-  if (name === 'wasm') installWasmTrainingKernels();
+  if (name === 'wasm') {
+    installWasmTrainingKernels();
+    // Large matmuls then use a second wasm instance in a worker (started on first need).
+    wasmThreads?.enableWasmThreads();
+  }
 }
 
 /**
@@ -137,7 +151,8 @@ export function engineInfo(): EngineInfo {
     simd: isWasm ? tf.env().getBool('WASM_HAS_SIMD_SUPPORT') : null,
     threads: native ? native.intraOp : isWasm && tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')
       ? (globalThis.navigator?.hardwareConcurrency ?? 1)
-      : 1,
+      : isWasm && wasmThreads ? wasmThreads.wasmThreadCount() : 1,
+    threadsNote: isWasm ? (wasmThreads ? wasmThreads.wasmThreadsNote() : 'one thread: no matmul helper in the browser yet') : null,
     blasThreads: native ? native.blas : null,
     ownKernels: isWasm ? installWasmTrainingKernels() : backend === 'torch' && torchModule ? torchModule.registerTorchBackend().native : [],
   };

@@ -16,12 +16,11 @@
 import { tf } from '../engine/index.ts';
 import { Random } from '../engine/random.ts';
 import { resolveConfig, requireInteger, toJson, type DeepPartial } from './config.ts';
-import { couplingStack } from './coupling-stack.ts';
+import { couplingStack, type CouplingFlow } from './coupling-stack.ts';
 import { ConvEmbedder, DenseEmbedder, type ConditionEmbedder } from './embedders.ts';
 import { flowNll } from './losses.ts';
-import { mergePrefixed, tidyFlow, type Buffer, type FlowResult, type InvertibleModule, type JsonObject } from './module.ts';
+import { mergePrefixed, tidyFlow, trainableVariables, type Buffer, type FlowResult, type InvertibleModule, type JsonObject } from './module.ts';
 import { registerFlowClass } from './registry.ts';
-import type { Sequence } from './sequence.ts';
 import { WeightSource } from './weight-source.ts';
 
 export interface CinnEmbedderConfig {
@@ -89,7 +88,7 @@ export class ConditionalINN implements InvertibleModule {
   readonly className = 'ConditionalINN';
   readonly cfg: CinnConfig;
   readonly embedder: ConditionEmbedder;
-  readonly flow: Sequence;
+  readonly flow: CouplingFlow;
 
   /**
    * @example
@@ -207,6 +206,11 @@ export class ConditionalINN implements InvertibleModule {
   get weights(): Map<string, tf.Variable> {
     const out = mergePrefixed(new Map<string, tf.Variable>(), 'embedder', this.embedder.weights);
     return mergePrefixed(out, 'flow', this.flow.weights);
+  }
+
+  /** The embedder's variables in name order, then the flow's (packed ones when fused). */
+  trainableVariables(): tf.Variable[] {
+    return [...trainableVariables(this.embedder), ...trainableVariables(this.flow)];
   }
 
   buffers(): Map<string, Buffer> {

@@ -14,11 +14,10 @@
 import { tf } from '../engine/index.ts';
 import { Random } from '../engine/random.ts';
 import { resolveConfig, requireInteger, toJson, type DeepPartial } from './config.ts';
-import { couplingStack } from './coupling-stack.ts';
+import { couplingStack, type CouplingFlow } from './coupling-stack.ts';
 import { factorLoss, factorShareMask, flowNll, type SharedFactors } from './losses.ts';
-import { mergePrefixed, type Buffer, type FlowResult, type InvertibleModule, type JsonObject } from './module.ts';
+import { mergePrefixed, trainableVariables, type Buffer, type FlowResult, type InvertibleModule, type JsonObject } from './module.ts';
 import { registerFlowClass } from './registry.ts';
-import type { Sequence } from './sequence.ts';
 import { WeightSource } from './weight-source.ts';
 
 export interface IinConfig {
@@ -78,7 +77,7 @@ export type Factors = Record<string, tf.Tensor2D>;
 export class SemanticINN implements InvertibleModule {
   readonly className = 'SemanticINN';
   readonly cfg: IinConfig;
-  readonly flow: Sequence;
+  readonly flow: CouplingFlow;
   /** Resolved factor sizes, in the order of factorNames. */
   readonly factorSizes: number[];
 
@@ -234,6 +233,11 @@ export class SemanticINN implements InvertibleModule {
 
   get weights(): Map<string, tf.Variable> {
     return mergePrefixed(new Map<string, tf.Variable>(), 'flow', this.flow.weights);
+  }
+
+  /** The flow's variables (packed ones when fused). */
+  trainableVariables(): tf.Variable[] {
+    return trainableVariables(this.flow);
   }
 
   buffers(): Map<string, Buffer> {

@@ -48,6 +48,11 @@ export interface FlowComponent {
   readonly weights: Map<string, tf.Variable>;
   /** Non-trainable saved state by dotted name (a snapshot). */
   buffers(): Map<string, Buffer>;
+  /**
+   * What an optimizer updates, when that differs from `weights` (the fused coupling stack keeps
+   * one packed variable per block; fused-stack.ts). Without it: `weights` in name order.
+   */
+  trainableVariables?(): tf.Variable[];
   /** Frees every variable this component owns. */
   dispose(): void;
 }
@@ -114,12 +119,14 @@ export function checkCondition(
 }
 
 /**
- * Trainable variables of a component, in name order (what an optimizer gets).
+ * Trainable variables of a component (what an optimizer gets): its own `trainableVariables()`,
+ * else its weights in name order.
  *
  * @example
  *   optimizer.minimize(() => t.loss(zbar, z), false, trainableVariables(t));
  */
 export function trainableVariables(component: FlowComponent): tf.Variable[] {
+  if (component.trainableVariables) return component.trainableVariables();
   return [...component.weights.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
 }
 

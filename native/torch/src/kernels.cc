@@ -523,6 +523,7 @@ std::map<std::string, KernelFn> buildTable() {
 
   // ---- our own fused kernels (not TensorFlow.js kernels)
   k["InntrospectAdamUpdate"] = adamUpdate;
+  addCouplingKernels(k);
   return k;
 }
 

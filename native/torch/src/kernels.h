@@ -39,6 +39,9 @@ const std::map<std::string, KernelFn>& kernelTable();
 /** InntrospectAdamUpdate: one Adam step for many variables (adam.cc). */
 Tensors adamUpdate(const Tensors& in, const Attrs& a);
 
+/** InntrospectCoupling{Forward,Backward,Inverse}: one fused flow block per call (coupling.cc). */
+void addCouplingKernels(std::map<std::string, KernelFn>& table);
+
 /** float32 / int32 / bool, the dtypes TensorFlow.js stores. */
 at::ScalarType scalarTypeOf(const std::string& dtype);
 std::string dtypeName(at::ScalarType type);

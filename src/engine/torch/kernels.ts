@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, slice_util, util, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import { ADAM_UPDATE_KERNEL } from '../adam-update.ts';
+import { COUPLING_BACKWARD_KERNEL, COUPLING_FORWARD_KERNEL, COUPLING_INVERSE_KERNEL } from '../coupling-kernels.ts';
 
 type Attrs = Record<string, unknown>;
 
@@ -221,6 +222,10 @@ export const NATIVE_KERNELS: Record<string, NativeKernelSpec> = {
   OneHot: { inputs: ['indices'] },
   // Ours, not a TensorFlow.js kernel: every variable of an Adam step in one call (../adam-update.ts).
   [ADAM_UPDATE_KERNEL]: { inputs: 'list' },
+  // Ours: one fused flow block per call (src/flows/fused-block.ts, native/torch/src/coupling.cc).
+  [COUPLING_FORWARD_KERNEL]: { inputs: ['x', 'condition', 'packed'], outShape: (_attrs, [x]) => x!.shape },
+  [COUPLING_BACKWARD_KERNEL]: { inputs: ['dOutput', 'dLogDet', 'x', 'condition', 'packed'], outShape: (_attrs, [, , x]) => x!.shape },
+  [COUPLING_INVERSE_KERNEL]: { inputs: ['x', 'condition', 'packed'], outShape: (_attrs, [x]) => x!.shape },
   Fill: {
     inputs: [],
     fallbackWhen: (attrs) => !['float32', 'int32', 'bool'].includes(attrs['dtype'] as string) || typeof attrs['value'] !== 'number',

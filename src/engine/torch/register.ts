@@ -9,13 +9,14 @@ import { getKernel, getKernelsForBackend, registerKernel, util, type KernelFunc,
 import { TorchBackend } from './backend.ts';
 import { NATIVE_KERNELS, type NativeKernelSpec } from './kernels.ts';
 import { ADAM_UPDATE_KERNEL } from '../adam-update.ts';
+import { COUPLING_BACKWARD_KERNEL, COUPLING_FORWARD_KERNEL, COUPLING_INVERSE_KERNEL } from '../coupling-kernels.ts';
 import { runOnCpu } from './fallback.ts';
 import { loadTorchAddon, probeTorchAddon, type TorchAddon } from './loader.ts';
 
 export const TORCH_BACKEND = 'torch';
 
 /** Kernels returning several tensors. */
-const MULTI_OUTPUT = new Set(['SplitV', 'Unpack', ADAM_UPDATE_KERNEL]);
+const MULTI_OUTPUT = new Set(['SplitV', 'Unpack', ADAM_UPDATE_KERNEL, COUPLING_FORWARD_KERNEL, COUPLING_BACKWARD_KERNEL, COUPLING_INVERSE_KERNEL]);
 
 export interface TorchRegistration {
   /** Kernels libtorch computes. */

@@ -1,10 +1,12 @@
 /**
  * BatchMatMul and _FusedMatMul with transposed operands. The stock wasm kernels send any
  * transposed operand (every dense layer's backward pass) to a naive loop at 1–2 GFLOP/s; an
- * explicit Transpose followed by the XNNPACK path runs at ~20 GFLOP/s.
+ * explicit Transpose followed by the XNNPACK path runs at ~20 GFLOP/s. Every matmul, transposed
+ * or not, goes through here, so that large ones can use the second core.
  */
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { KernelScope, type WasmBackendLike } from './kernel-scope.ts';
+import { splitMatMul } from '../wasm-threads/split-matmul.ts';
 
 function swapLastTwo(x: TensorInfo, scope: KernelScope): TensorInfo {
   const rank = x.shape.length;
@@ -27,7 +29,8 @@ function untransposedMatMul(kernelName: 'BatchMatMul' | '_FusedMatMul'): KernelF
       b: transposeB ? swapLastTwo(b, scope) : b,
     };
     const newAttrs: NamedAttrMap = { ...(attrs ?? {}), transposeA: false, transposeB: false };
-    return scope.finish(scope.run(kernelName, newInputs, newAttrs));
+    // Large ones are split over two threads where a helper runs (../wasm-threads/).
+    return scope.finish(splitMatMul(scope, kernelName, newInputs, newAttrs) ?? scope.run(kernelName, newInputs, newAttrs));
   };
 }
 

@@ -19,6 +19,7 @@ import {
   type ExternalLayer, type ModelFingerprint, type ModelUnderStudy, type OpenedModel,
 } from '../external-model.ts';
 import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
+import { adaptOptimizerState } from '../optimizer-fit.ts';
 import { TRAIN_STATE_FORMAT, type SampleImage, type TrainingJob, type TrainState } from '../job.ts';
 import type { DeepPartial } from '../../config/config.ts';
 import { FLOW_TRAINING_LIMITS, type FlowTrainingConfig } from './flow-training-config.ts';
@@ -205,7 +206,7 @@ export class CinnJob implements TrainingJob {
     // follow the variables by position, which loadFlow keeps.
     this.t.dispose();
     this.t = loadFlow<ConditionalINN>(JSON.parse(state.models['t']!), 'ConditionalINN');
-    await restoreOptimizerState(this.optimizer, state.optimizers['t']!);
+    await restoreOptimizerState(this.optimizer, adaptOptimizerState(state.optimizers['t']!, this.t, 't'));
     this.posteriorRng.setState(state.random['posterior']!);
     this.batches = BatchIterator.fromState(state.data['batches'] as BatchIteratorState);
   }

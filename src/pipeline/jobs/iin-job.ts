@@ -16,6 +16,7 @@ import { filePairs, readPairFile, type PairFileSpec } from '../pair-file.ts';
 import { gridPng } from '../image-grid.ts';
 import { readModelOfKind } from '../model-files.ts';
 import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
+import { adaptOptimizerState } from '../optimizer-fit.ts';
 import { TRAIN_STATE_FORMAT, type SampleImage, type TrainingJob, type TrainState } from '../job.ts';
 import type { DeepPartial } from '../../config/config.ts';
 import { FLOW_TRAINING_LIMITS, type FlowTrainingConfig } from './flow-training-config.ts';
@@ -178,7 +179,7 @@ export class IinJob implements TrainingJob {
   async restoreState(state: TrainState): Promise<void> {
     this.e.dispose();
     this.e = loadFlow<SemanticINN>(JSON.parse(state.models['e']!), 'SemanticINN');
-    await restoreOptimizerState(this.optimizer, state.optimizers['e']!);
+    await restoreOptimizerState(this.optimizer, adaptOptimizerState(state.optimizers['e']!, this.e, 'e'));
     this.posteriorRng.setState(state.random['posterior']!);
     this.pairs.setState(state.data['pairs'] as PairSamplerState);
   }
