@@ -26,8 +26,8 @@ export function buildProgram(): Command {
     .action(engineCommand);
   program
     .command('layers')
-    .description(`List a model's layers with output shapes and whether each is a clean cut for a greybox split. MODEL: a folder with a TensorFlow.js Layers model.json, or a zoo model (${zooModelIds().join(', ')}).`)
-    .argument('<model>', 'model folder, model.json, or zoo model id')
+    .description(`List a model's layers with output shapes and whether each is a clean cut for a greybox split. MODEL: a folder with a TensorFlow.js Layers model.json, an .onnx file (every node listed with --cuts, clean or not), or a zoo model (${zooModelIds().join(', ')}).`)
+    .argument('<model>', 'model folder, model.json, .onnx file, or zoo model id')
     .option('-b, --backend <name>', 'backend (default: $INNTROSPECT_BACKEND or wasm)')
     .option('--cuts', 'list only the clean cut points')
     .option('--json', 'print one JSON object')

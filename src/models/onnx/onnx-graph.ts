@@ -111,7 +111,12 @@ export function tensorValues(t: OnnxTensorProto, what: string, external?: Extern
     const location = entries.get('location');
     if (!location) throw new Error(`${what}: stored externally but names no data file (external_data has no 'location')`);
     if (!external) throw new Error(`${what}: stored in the external data file '${location}', which cannot be read here; save the model with its data inside the .onnx file (onnx.save(model, path, save_as_external_data=False))`);
-    const bytes = external(location, Number(entries.get('offset') ?? 0), Number(entries.get('length') ?? -1));
+    let bytes: Uint8Array;
+    try {
+      bytes = external(location, Number(entries.get('offset') ?? 0), Number(entries.get('length') ?? -1));
+    } catch (error) {
+      throw new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+    }
     data = fromRaw(bytes, dataType, count, `${what} (external data '${location}')`);
   } else if (t.rawData && t.rawData.byteLength > 0) {
     data = fromRaw(t.rawData, dataType, count, what);

@@ -228,3 +228,27 @@ export function decodeModelProto(bytes: Uint8Array, source: string): OnnxModelPr
   }
   return model;
 }
+
+/**
+ * The model with every externally stored initializer's data moved into the file (raw_data), for
+ * a consumer that has only the .onnx bytes (the explorer's page). Bytes without external data
+ * are returned as they are.
+ */
+export function inlineExternalData(bytes: Uint8Array, source: string, read: (location: string, offset: number, length: number) => Uint8Array): Uint8Array {
+  const type = modelProtoType();
+  decodeModelProto(bytes, source);
+  const message = type.decode(bytes) as unknown as { graph?: { initializer?: { name?: string; dataLocation?: number; externalData?: { key?: string; value?: string }[]; rawData?: Uint8Array }[] } };
+  const external = (message.graph?.initializer ?? []).filter((t) => t.dataLocation === 1);
+  if (external.length === 0) return bytes;
+  for (const t of external) {
+    const entries = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+    try {
+      t.rawData = read(entries.get('location') ?? '', Number(entries.get('offset') ?? 0), Number(entries.get('length') ?? -1));
+    } catch (error) {
+      throw new Error(`${source}: initializer '${t.name}': ${error instanceof Error ? error.message : String(error)}`);
+    }
+    t.dataLocation = 0;
+    t.externalData = [];
+  }
+  return type.encode(message as unknown as protobuf.Message).finish();
+}

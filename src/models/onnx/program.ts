@@ -197,7 +197,7 @@ export function loadOnnxProgram(graph: OnnxGraph, inputChw: [number, number, num
     // output depends on the input, so a value it does not depend on is never clean either).
     const clean = !needed(outputName, output).usesInput;
     const cut: OnnxCut = { name, output, opType, shape: s.shape, onnxShape: s.onnxShape, nhwc: s.nhwc, clean };
-    if (!clean) cut.reason = 'the rest of the graph also needs values from before it (a skip connection or a side branch)';
+    if (!clean) cut.reason = 'a skip connection or side branch passes around it';
     return cut;
   };
   cuts.push(describe(inputName, inputName, 'Input'));
