@@ -11,7 +11,7 @@ exported with torch.onnx.export at two opsets:
 For each export it writes PyTorch's own outputs on a fixed input: the logits, three intermediate
 node outputs (found by exporting the model once more with them as extra graph outputs, which
 names their ONNX nodes), and the gradient of sum(logits * w) with respect to the input, for a
-fixed w. AlexNet and VGG-11 keep torchvision's feature extractors; their heads are narrowed
+fixed w, and of sum(Φ²) at each of the three nodes. A sixth, small network ('operators') exercises the operators the five do not export. AlexNet and VGG-11 keep torchvision's feature extractors; their heads are narrowed
 (AdaptiveAvgPool2d(1) and 256/512-wide linear layers instead of 6×6/7×7 pooling and 4096-wide
 layers) so that they run at 64/32 px and stay small; the other three are torchvision's as they are.
 
@@ -26,10 +26,11 @@ import sys
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 import torchvision
 import onnx
 
-VERSION = 1
+VERSION = 2
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '..', '.cache', 'onnx-reference')
 
 
@@ -61,7 +62,39 @@ def mobilenet():
     return torchvision.models.mobilenet_v2(num_classes=10), 64, ['features.1', 'features.7', 'features.18']
 
 
-MODELS = {'alexnet': alexnet, 'vgg11': vgg11, 'resnet18': resnet18, 'squeezenet1_1': squeezenet, 'mobilenet_v2': mobilenet}
+class Operators(nn.Module):
+    """The operators torchvision's five do not export, in one small network: grouped and dilated
+    convolution, LeakyReLU, ceil-mode average pooling without the pads in the divisor, HardSwish,
+    HardSigmoid, reflect and constant Pad, Sigmoid, Tanh, ReduceMean, a channel Softmax, a
+    transpose, a view through Shape/Gather/Concat/Reshape, MatMul, Sub/Div and LogSoftmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=2, dilation=2, groups=1)
+        self.conv2 = nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=2)
+        self.bn = nn.BatchNorm2d(8)
+        self.act = nn.LeakyReLU(0.1)
+        self.pool = nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)
+        self.hs = nn.Hardswish()
+        self.hsig = nn.Hardsigmoid()
+        self.project = nn.Parameter(torch.randn(8, 10) * 0.3)
+
+    def forward(self, x):
+        x = self.act(self.conv1(x))
+        x = self.bn(self.conv2(F.pad(x, (1, 1, 1, 1), mode='reflect')))
+        x = self.pool(self.hs(x))
+        x = F.pad(x, (0, 1, 1, 0), value=0.5) * self.hsig(x.mean(dim=(2, 3), keepdim=True))
+        x = torch.sigmoid(x) - torch.tanh(x) / 2
+        x = torch.softmax(x, dim=1).permute(0, 2, 3, 1)
+        x = x.reshape(x.size(0), -1, 8).mean(dim=1)
+        return torch.log_softmax(torch.matmul(x, self.project), dim=1)
+
+
+def operators():
+    return Operators(), 20, ['act', 'pool', 'hs']
+
+
+MODELS = {'alexnet': alexnet, 'vgg11': vgg11, 'resnet18': resnet18, 'squeezenet1_1': squeezenet, 'mobilenet_v2': mobilenet, 'operators': operators}
 
 
 class WithIntermediates(nn.Module):
@@ -111,11 +144,13 @@ def build(name, opset):
         with open(base + '.json') as fh:
             if json.load(fh).get('version') == VERSION:
                 return
+    torch.manual_seed(0)
     model, size, hooked = MODELS[name]()
     randomise(model, 0)
     torch.manual_seed(1)
     x = torch.randn(2, 3, size, size)
     w = torch.randn(2, 10)
+    x = x if name != 'operators' else x * 2
     dynamic = opset >= 13
     plain = export(model, x, opset, ['logits'], dynamic)
     wrapped = WithIntermediates(model, hooked).eval()
@@ -134,12 +169,18 @@ def build(name, opset):
     xg = x.clone().requires_grad_(True)
     outs = wrapped(xg)
     (outs[0] * w).sum().backward()
+    # ∂/∂x of sum(Φ(x)²) at each cut: the gradient through each part of the graph.
+    cut_grads = []
+    for i in range(len(hooked)):
+        xi = x.clone().requires_grad_(True)
+        (wrapped(xi)[i + 1] ** 2).sum().backward()
+        cut_grads.append(xi.grad.flatten().tolist())
     record = {
         'version': VERSION, 'model': name, 'opset': opset, 'size': size, 'dynamicBatch': dynamic,
         'input': {'shape': list(x.shape), 'data': x.flatten().tolist()},
         'weights': {'shape': list(w.shape), 'data': w.flatten().tolist()},
         'logits': {'shape': list(outs[0].shape), 'data': outs[0].detach().flatten().tolist()},
-        'cuts': [{**c, 'shape': list(o.shape), 'data': o.detach().flatten().tolist()} for c, o in zip(cuts, outs[1:])],
+        'cuts': [{**c, 'shape': list(o.shape), 'data': o.detach().flatten().tolist(), 'gradient': g} for c, o, g in zip(cuts, outs[1:], cut_grads)],
         'inputGradient': {'shape': list(xg.grad.shape), 'data': xg.grad.flatten().tolist()},
         'operators': sorted({n.op_type for n in plain.graph.node}),
     }

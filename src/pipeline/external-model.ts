@@ -28,7 +28,7 @@ import {
   type ModelCard, type ModelUnderStudy,
 } from '../models/model-under-study.ts';
 import { openOnnxModel } from '../models/onnx/onnx-model.ts';
-import { inlineExternalData } from '../models/onnx/onnx-schema.ts';
+import { inlineExternalData } from '../models/onnx/onnx-encode.ts';
 import { readModelOfKind, resolveModelPath } from './model-files.ts';
 import { externalDataReader, onnxFileOf, readOnnxBytes } from './onnx-files.ts';
 

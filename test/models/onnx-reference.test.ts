@@ -1,7 +1,7 @@
 // The ONNX runner against PyTorch: torchvision AlexNet, VGG-11, ResNet-18, SqueezeNet 1.1 and
 // MobileNetV2 (seeded random weights) exported at opsets 11 and 17 by
 // scripts/onnx-reference-models.py, which also writes PyTorch's logits, three intermediate node
-// outputs and the input gradient of sum(logits · w). Φ at those nodes, f and ∂f/∂x must agree to
+// outputs and the input gradients of sum(logits · w) and sum(Φ²). Φ at those nodes, f, ∂f/∂x and ∂Φ/∂x must agree to
 // a relative error below 1e-4 on the backend under test. The models are generated into the
 // ignored .cache/ (CI generates them); without Debian's python3-torch the test is skipped.
 import { describe, test, before } from 'node:test';
@@ -14,7 +14,7 @@ import { parseOnnx } from '../../src/models/onnx/onnx-graph.ts';
 import { loadOnnxProgram } from '../../src/models/onnx/program.ts';
 
 const CACHE = join(import.meta.dirname, '..', '..', '.cache', 'onnx-reference');
-const MODELS = ['alexnet', 'vgg11', 'resnet18', 'squeezenet1_1', 'mobilenet_v2'];
+const MODELS = ['alexnet', 'vgg11', 'resnet18', 'squeezenet1_1', 'mobilenet_v2', 'operators'];
 const OPSETS = [11, 17];
 const PYTHON = '/usr/bin/python3';
 
@@ -24,7 +24,8 @@ interface Reference {
   input: Stored;
   weights: Stored;
   logits: Stored;
-  cuts: (Stored & { node: string; module: string; op: string })[];
+  /** Φ at three nodes, with ∂ sum(Φ²)/∂x. */
+  cuts: (Stored & { node: string; module: string; op: string; gradient: number[] })[];
   inputGradient: Stored;
 }
 
@@ -76,7 +77,10 @@ describe('ONNX models against PyTorch', { skip: skip ?? false }, () => {
         check('logits', program.run(x), tf.tensor(ref.logits.data, ref.logits.shape));
         for (const cut of ref.cuts) {
           assert.ok(program.cut(cut.node), `${cut.node} (${cut.module}) is listed`);
-          check(`Φ at ${cut.node} (${cut.module})`, program.run(x, program.cut(cut.node)!.output), nhwc(cut));
+          const output = program.cut(cut.node)!.output;
+          check(`Φ at ${cut.node} (${cut.module})`, program.run(x, output), nhwc(cut));
+          const g = tf.grad((input: tf.Tensor) => tf.sum(tf.square(program.run(input, output))))(x);
+          check(`∂Φ/∂x at ${cut.node}`, g, nhwc({ shape: ref.input.shape, data: cut.gradient }));
         }
         const grad = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(program.run(input), w)))(x);
         check('∂f/∂x', grad, nhwc(ref.inputGradient));

@@ -9,7 +9,7 @@ import { tf } from '../../engine/index.ts';
 import type { AttributeValue, OnnxNode, OnnxTensor } from './onnx-graph.ts';
 import {
   axisOf, dyn, fixedInts, NHWC_AXIS, onnxShape, plain, product, scalarOf, toNhwc,
-  type ConstValue, type DynValue, type Value,
+  type ConstValue, type DynValue, type IntsValue, type Value,
 } from './values.ts';
 
 export interface OpContext {
@@ -150,6 +150,15 @@ function padHW(x: tf.Tensor4D, p: readonly number[], value = 0): tf.Tensor4D {
   return tf.pad(x, [[0, 0], [p[0]!, p[1]!], [p[2]!, p[3]!], [0, 0]], value);
 }
 
+/** An HWIO kernel with (d − 1) zeros between its taps: a dilated convolution as an undilated one. */
+function dilateFilter(f: tf.Tensor4D, [dh, dw]: [number, number]): tf.Tensor4D {
+  const [kh, kw, i, o] = f.shape;
+  const data = f.arraySync();
+  const out = tf.buffer([(kh - 1) * dh + 1, (kw - 1) * dw + 1, i, o], 'float32');
+  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let a = 0; a < i; a++) for (let b = 0; b < o; b++) out.set(data[y]![x]![a]![b]!, y * dh, x * dw, a, b);
+  return out.toTensor() as tf.Tensor4D;
+}
+
 const conv: Operator = (inputs, ctx) => {
   const xv = tensorInput(inputs[0], ctx, 0);
   const w = constInput(inputs[1], ctx, 1, 'weight');
@@ -164,19 +173,22 @@ const conv: Operator = (inputs, ctx) => {
   const pads = spatialPads(ctx, [x.shape[1], x.shape[2]], [kh, kw], strides, dilations);
   const xp = padHW(x, pads);
   const s = strides as [number, number];
-  const d = dilations as [number, number];
+  // tfjs has no gradient for dilated convolutions, so a dilated kernel is spread out once (zeros
+  // between its taps) and run undilated: the same sums, and differentiable.
+  const d: [number, number] = [1, 1];
+  const spread = (f: tf.Tensor4D): tf.Tensor4D => (dilations.every((v) => v === 1) ? f : dilateFilter(f, dilations as [number, number]));
   let y: tf.Tensor4D;
   if (group === 1) {
-    const f = ctx.cached('filter', () => tf.transpose(w, [2, 3, 1, 0])) as tf.Tensor4D;
+    const f = ctx.cached('filter', () => spread(tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D)) as tf.Tensor4D;
     y = tf.conv2d(xp, f, s, 'valid', 'NHWC', d);
   } else if (inPerGroup === 1 && outC % group === 0) {
     // Depthwise: output channel c·m + j reads input channel c.
-    const f = ctx.cached('filter', () => tf.transpose(tf.reshape(w, [group, outC / group, kh, kw]), [2, 3, 0, 1])) as tf.Tensor4D;
+    const f = ctx.cached('filter', () => spread(tf.transpose(tf.reshape(w, [group, outC / group, kh, kw]), [2, 3, 0, 1]))) as tf.Tensor4D;
     y = tf.depthwiseConv2d(xp, f, s, 'valid', 'NHWC', d);
   } else {
     const outPer = outC / group;
     const parts = tf.split(xp, group, 3).map((part, g) => {
-      const f = ctx.cached(`filter${g}`, () => tf.transpose(tf.slice(w, [g * outPer, 0, 0, 0], [outPer, inPerGroup, kh, kw]), [2, 3, 1, 0])) as tf.Tensor4D;
+      const f = ctx.cached(`filter${g}`, () => spread(tf.transpose(tf.slice(w, [g * outPer, 0, 0, 0], [outPer, inPerGroup, kh, kw]), [2, 3, 1, 0]) as tf.Tensor4D)) as tf.Tensor4D;
       return tf.conv2d(part as tf.Tensor4D, f, s, 'valid', 'NHWC', d);
     });
     y = tf.concat(parts, 3) as tf.Tensor4D;
@@ -325,8 +337,29 @@ const reshape: Operator = ([a, s], ctx) => {
   return [dyn(tf.reshape(t, reshapeTarget(t.shape, shape.data, allowZero, t.shape[0] ?? 1, ctx.what)))];
 };
 
+/** Folded integers with their axes permuted. */
+function transposeInts(v: IntsValue, perm: number[]): IntsValue {
+  const dims = perm.map((p) => v.dims[p]!);
+  const strides = v.dims.map((_, i) => product(v.dims.slice(i + 1)));
+  const data: (number | null)[] = [];
+  const at = Array(dims.length).fill(0);
+  for (let k = 0; k < product(dims); k++) {
+    data.push(v.data[at.reduce((o, idx, j) => o + idx * strides[perm[j]!]!, 0)]!);
+    for (let j = dims.length - 1; j >= 0; j--) {
+      if (++at[j] < dims[j]!) break;
+      at[j] = 0;
+    }
+  }
+  return { kind: 'ints', dims, data };
+}
+
 const transpose: Operator = ([a], ctx) => {
-  const x = tensorInput(a, ctx, 0);
+  const v = need(a, ctx, 0);
+  if (v.kind === 'ints') {
+    const perm = attr<number[]>(ctx, 'perm', v.dims.map((_, i) => v.dims.length - 1 - i));
+    return [transposeInts(v, perm)];
+  }
+  const x = tensorInput(v, ctx, 0);
   const rank = x.t.rank;
   const perm = attr<number[]>(ctx, 'perm', Array.from({ length: rank }, (_, i) => rank - 1 - i));
   if (isNhwc(x) && perm.join() === '0,2,3,1') return [dyn(x.t)]; // NCHW → NHWC is how it is stored
@@ -448,6 +481,26 @@ const cast: Operator = ([a], ctx) => {
   throw new Error(`${ctx.what}: casting a float tensor to data type ${to} is not supported`);
 };
 
+/**
+ * Reflect padding as one gather per padded axis: tfjs' mirrorPad gradient drops the reflected
+ * contributions (it only slices the centre back out), a gather's gradient sums them.
+ */
+function reflectPad(t: tf.Tensor, pairs: [number, number][], ctx: OpContext): tf.Tensor {
+  let y = t;
+  pairs.forEach(([before, after], axis) => {
+    if (before === 0 && after === 0) return;
+    const n = t.shape[axis]!;
+    if (before >= n || after >= n) throw new Error(`${ctx.what}: reflect padding of ${Math.max(before, after)} on an axis of ${n} (it must be smaller)`);
+    const idx = [
+      ...Array.from({ length: before }, (_, i) => before - i),
+      ...Array.from({ length: n }, (_, i) => i),
+      ...Array.from({ length: after }, (_, i) => n - 2 - i),
+    ];
+    y = tf.gather(y, tf.tensor1d(idx, 'int32'), axis);
+  });
+  return y;
+}
+
 const pad: Operator = (inputs, ctx) => {
   const x = tensorInput(inputs[0], ctx, 0);
   const mode = attr<string>(ctx, 'mode', 'constant');
@@ -461,7 +514,7 @@ const pad: Operator = (inputs, ctx) => {
   const stored = isNhwc(x) ? NHWC_AXIS.map((_, j) => pairs[NHWC_AXIS.indexOf(j)]!) : pairs;
   let y: tf.Tensor;
   if (mode === 'constant') y = tf.pad(x.t, stored, value);
-  else if (mode === 'reflect') y = tf.mirrorPad(x.t, stored, 'reflect');
+  else if (mode === 'reflect') y = reflectPad(x.t, stored, ctx);
   else throw new Error(`${ctx.what}: Pad mode '${mode}' is not supported (constant and reflect are)`);
   return [like(x, y)];
 };
@@ -508,17 +561,70 @@ const reduceMean: Operator = (inputs, ctx) => {
   return [dyn(tf.mean(plain(x), axes, keep))];
 };
 
+/** The indices an ONNX Slice takes along an axis of length n (any step, clamped as the spec says). */
+function sliceIndices(n: number, start: number, end: number, step: number): number[] {
+  if (step === 0) throw new Error('a Slice step of 0');
+  const idx: number[] = [];
+  if (step > 0) {
+    const s = Math.min(Math.max(start < 0 ? start + n : start, 0), n);
+    const e = Math.min(Math.max(end < 0 ? end + n : end, 0), n);
+    for (let i = s; i < e; i += step) idx.push(i);
+  } else {
+    const s = Math.min(Math.max(start < 0 ? start + n : start, 0), n - 1);
+    const e = Math.min(Math.max(end < 0 ? end + n : end, -1), n - 1);
+    for (let i = s; i > e; i += step) idx.push(i);
+  }
+  return idx;
+}
+
+/** Folded integers indexed by one index list per axis (the cartesian product, row-major). */
+function takeInts(v: IntsValue, perAxis: number[][]): IntsValue {
+  const strides = v.dims.map((_, i) => product(v.dims.slice(i + 1)));
+  const dims = perAxis.map((l) => l.length);
+  const data: (number | null)[] = [];
+  const at = Array(dims.length).fill(0);
+  const total = product(dims);
+  for (let k = 0; k < total; k++) {
+    let offset = 0;
+    for (let a = 0; a < dims.length; a++) offset += perAxis[a]![at[a]]! * strides[a]!;
+    data.push(v.data[offset]!);
+    for (let a = dims.length - 1; a >= 0; a--) {
+      if (++at[a] < dims[a]!) break;
+      at[a] = 0;
+    }
+  }
+  return { kind: 'ints', dims, data };
+}
+
 const slice: Operator = (inputs, ctx) => {
   const x = need(inputs[0], ctx, 0);
-  if (x.kind !== 'ints' || x.dims.length !== 1) throw new Error(`${ctx.what}: Slice is supported only on shape values folded at load`);
-  const n = x.data.length;
-  const starts = ctx.opset < 10 ? attr<number[]>(ctx, 'starts', [0]) : fixedInts(inputs[1], `${ctx.what}: starts`);
-  const ends = ctx.opset < 10 ? attr<number[]>(ctx, 'ends', [n]) : fixedInts(inputs[2], `${ctx.what}: ends`);
-  const steps = ctx.opset >= 10 && inputs[4] ? fixedInts(inputs[4], `${ctx.what}: steps`) : [1];
-  if (steps[0] !== 1) throw new Error(`${ctx.what}: Slice with steps other than 1 is not supported at load`);
-  const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
-  const data = x.data.slice(clamp(starts[0]!), clamp(ends[0]!));
-  return [{ kind: 'ints', dims: [data.length], data }];
+  const dims = x.kind === 'ints' ? x.dims : onnxShape(x);
+  const rank = dims.length;
+  const read = (index: number, name: string) => (inputs[index] ? fixedInts(inputs[index], `${ctx.what}: ${name}`) : undefined);
+  const starts = ctx.opset < 10 ? attr<number[]>(ctx, 'starts', []) : read(1, 'starts')!;
+  const ends = ctx.opset < 10 ? attr<number[]>(ctx, 'ends', []) : read(2, 'ends')!;
+  const axes = (ctx.opset < 10 ? (ctx.node.attributes.get('axes') as number[] | undefined) : read(3, 'axes')) ?? starts.map((_, i) => i);
+  const steps = (ctx.opset < 10 ? undefined : read(4, 'steps')) ?? starts.map(() => 1);
+  const perAxis = dims.map((n) => Array.from({ length: n }, (_, i) => i));
+  axes.forEach((axis, i) => {
+    const a = axisOf(axis, rank, ctx.what);
+    perAxis[a] = sliceIndices(dims[a]!, starts[i]!, ends[i]!, steps[i]!);
+  });
+  if (x.kind === 'ints') return [takeInts(x, perAxis)];
+  // Activations: one gather per sliced axis (differentiable; a plain slice when the step is 1).
+  let t = plain(x);
+  axes.forEach((axis, i) => {
+    const a = axisOf(axis, rank, ctx.what);
+    const idx = perAxis[a]!;
+    if (steps[i] === 1) {
+      const begin = t.shape.map((_, j) => (j === a ? (idx[0] ?? 0) : 0));
+      const size = t.shape.map((d, j) => (j === a ? idx.length : d));
+      t = tf.slice(t, begin, size);
+    } else {
+      t = tf.gather(t, tf.tensor1d(idx, 'int32'), a);
+    }
+  });
+  return [dyn(t)];
 };
 
 /** Every supported operator of the default ONNX domain. */
