@@ -17,7 +17,8 @@ layers) so that they run at 64/32 px and stay small; the other three are torchvi
 
 Usage: /usr/bin/python3 scripts/onnx-reference-models.py [out-dir]   (default .cache/onnx-reference)
 Writes <model>-opset<N>.onnx and <model>-opset<N>.json; skips files that already exist with the
-same script version.
+same script version. With ONNX_BENCH_MODEL=PATH it writes only the benchmark's model there:
+torchvision's ResNet-18 unchanged (1 000 classes, seeded weights) at 224 px.
 """
 import io
 import json
@@ -190,9 +191,23 @@ def build(name, opset):
     print(f'{base}.onnx: {len(plain.graph.node)} nodes, operators {", ".join(record["operators"])}')
 
 
+def bench_model(path):
+    """torchvision ResNet-18 as it is (1 000 classes) at 224 px, seeded, opset 17, for `npm run bench:onnx`."""
+    if os.path.exists(path):
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    torch.manual_seed(0)
+    model = randomise(torchvision.models.resnet18(), 0)
+    onnx.save(export(model, torch.randn(1, 3, 224, 224), 17, ['logits'], True), path)
+    print(f'{path}: ResNet-18 at 224 px')
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.set_num_threads(1)
+    if os.environ.get('ONNX_BENCH_MODEL'):
+        bench_model(os.environ['ONNX_BENCH_MODEL'])
+        return
     only = os.environ.get('ONNX_REFERENCE_MODELS')
     for name in MODELS:
         if only and name not in only.split(','):
