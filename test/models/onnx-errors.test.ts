@@ -109,6 +109,29 @@ describe('ONNX files: decoding, a known answer, external data, and the errors a 
     m.dispose();
   });
 
+  test('Dropout, ReduceMean, Squeeze (axes as input at opset 13, as attribute at 11) and Clip with min/max inputs', () => {
+    for (const opset of [11, 13]) {
+      const axes = opset >= 13 ? { input: ['m', 'axes'], attribute: [] } : { input: ['m'], attribute: [{ name: 'axes', type: 7, ints: [2, 3] }] };
+      const clip = { input: ['s', 'lo', 'hi'] };
+      const bytes = model([
+        { name: 'drop', opType: 'Dropout', input: ['x'], output: ['d'] },
+        { name: 'mean', opType: 'ReduceMean', input: ['d'], output: ['m'], attribute: [{ name: 'axes', type: 7, ints: [2, 3] }, { name: 'keepdims', type: 2, i: 1 }] },
+        { name: 'squeeze', opType: 'Squeeze', ...axes, output: ['s'] },
+        { name: 'clip', opType: 'Clip', ...clip, output: ['y'] },
+      ], [
+        { name: 'axes', dims: [2], dataType: 7, int64Data: [2, 3] },
+        floats('lo', [], [0]), floats('hi', [], [0.5]),
+      ], { inputDims: [1, 3, 2, 2], opset });
+      const m = openOnnxModel(bytes, { spec: `ops${opset}`, source: `ops${opset}.onnx`, cardFile: { valueRange: [-1, 1] } });
+      // Channel means of [[0.2, 0.4], [0.6, 0.8]] ·(1, −1, 2): 0.5, −0.5, 1 → clipped to [0, 0.5].
+      const x = tf.tidy(() => tf.mul(tf.tensor([0.2, 0.4, 0.6, 0.8], [1, 2, 2, 1]), tf.tensor([1, -1, 2], [1, 1, 1, 3])));
+      const y = m.classify(x).arraySync()[0]!;
+      assert.deepEqual(y.map((v) => Math.round(v * 1e5) / 1e5), [0.5, 0, 0.5], `opset ${opset}`);
+      tf.dispose(x);
+      m.dispose();
+    }
+  });
+
   test('external data: read next to the .onnx file, inlined for the explorer; a missing file is named', async () => {
     const w = [...Array(9).fill(1), ...Array(9).fill(-1)];
     const external = { name: 'w', dims: [2, 1, 3, 3], dataType: 1, dataLocation: 1, externalData: [{ key: 'location', value: 'weights.bin' }, { key: 'offset', value: '16' }, { key: 'length', value: String(18 * 4) }] };
