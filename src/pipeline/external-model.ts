@@ -158,12 +158,17 @@ function sha256(bytes: Uint8Array | ArrayBuffer): string {
   return createHash('sha256').update(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)).digest('hex');
 }
 
-/** An ONNX file's bytes, its card file and fingerprint (the sha256 of the .onnx file). */
-function readOnnxFiles(spec: string): { file: string; bytes: Uint8Array; card: Partial<ModelCard> | null; fingerprint: ModelFingerprint } {
+/**
+ * An ONNX file's bytes, the same with any external data moved inside (what the explorer serves),
+ * its card file and fingerprint: the sha256 of the self-contained bytes, so that editing an
+ * external data file is caught too (without external data: the .onnx file's own sha256).
+ */
+function readOnnxFiles(spec: string): { file: string; bytes: Uint8Array; inlined: Uint8Array; card: Partial<ModelCard> | null; fingerprint: ModelFingerprint } {
   const file = onnxFileOf(spec)!;
   const bytes = readOnnxBytes(file);
+  const inlined = inlineExternalData(bytes, file, externalDataReader(file));
   const card = readCardFile(dirname(file));
-  return { file, bytes, card, fingerprint: { spec, kind: 'onnx', weightsSha256: sha256(bytes), card } };
+  return { file, bytes, inlined, card, fingerprint: { spec, kind: 'onnx', weightsSha256: sha256(inlined), card } };
 }
 
 function fingerprintOf(spec: string, files: ModelFiles): ModelFingerprint {
@@ -200,8 +205,8 @@ export async function openModelUnderStudy(spec: string): Promise<OpenedModel> {
     return finish(modelUnderStudyFromSplittable({ spec, kind, card, cardSource: 'inntrospect model', notes }, splittable, () => model.dispose()), fingerprint);
   }
   if (kind === 'onnx') {
-    const { file, bytes, card, fingerprint } = readOnnxFiles(spec);
-    const m = openOnnxModel(bytes, { spec, source: file, cardFile: card, external: externalDataReader(file) });
+    const { file, inlined, card, fingerprint } = readOnnxFiles(spec);
+    const m = openOnnxModel(inlined, { spec, source: file, cardFile: card });
     notes.push(...m.notes);
     return finish(m, fingerprint);
   }
@@ -276,10 +281,9 @@ export async function browserModelFiles(spec: string, weightsFile: string): Prom
   if (kind === 'inntrospect') throw new Error(`${spec} is an inntrospect model file, served as it is`);
   if (kind === 'onnx') {
     // The page gets the .onnx bytes as they are (external data inlined) and runs the same code.
-    const { file, bytes, card, fingerprint } = readOnnxFiles(spec);
-    const served = inlineExternalData(bytes, file, externalDataReader(file));
+    const { file, inlined, card, fingerprint } = readOnnxFiles(spec);
     const json = new TextEncoder().encode(JSON.stringify({ format: 'onnx', file: weightsFile, source: file }));
-    return { format: 'onnx', json, weights: served, card, cardSource: card ? MODEL_CARD_FILE : '', fingerprint };
+    return { format: 'onnx', json, weights: inlined, card, cardSource: card ? MODEL_CARD_FILE : '', fingerprint };
   }
   const files = await readModelFiles(spec, kind);
   const { artifacts, card, cardSource } = files;
@@ -301,7 +305,7 @@ export const MODEL_FINGERPRINT_FILE = 'model-under-study.json';
 export interface ModelFingerprint {
   spec: string;
   kind: 'inntrospect' | 'zoo' | 'layers' | 'graph' | 'onnx';
-  /** sha256 of the weights (all shards concatenated in manifest order; our own models and ONNX: the model file). */
+  /** sha256 of the weights (all shards concatenated in manifest order; our own models: the model file; ONNX: the file with its external data inside). */
   weightsSha256: string;
   /** What the model's files say of its input and output (the zoo entry or model-card.json), null when nothing. */
   card: Partial<ModelCard> | null;

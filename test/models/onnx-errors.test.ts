@@ -14,7 +14,7 @@ import { encodeModelProto } from '../../src/models/onnx/onnx-encode.ts';
 import { parseOnnx } from '../../src/models/onnx/onnx-graph.ts';
 import { openOnnxModel } from '../../src/models/onnx/onnx-model.ts';
 import { decodeModelProto } from '../../src/models/onnx/onnx-schema.ts';
-import { browserModelFiles, openModelUnderStudy } from '../../src/pipeline/external-model.ts';
+import { browserModelFiles, modelFingerprint, openModelUnderStudy } from '../../src/pipeline/external-model.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'inntrospect-onnx-errors-'));
 
@@ -149,6 +149,11 @@ describe('ONNX files: decoding, a known answer, external data, and the errors a 
     tf.dispose(x);
     m.dispose();
     inBrowser.dispose();
+    // The fingerprint a cinn run records covers the external data: editing them is caught.
+    const before = (await modelFingerprint(join(dir, 'external'))).weightsSha256;
+    data[20] = data[20]! ^ 1;
+    writeFileSync(join(dir, 'external', 'weights.bin'), data);
+    assert.notEqual((await modelFingerprint(join(dir, 'external'))).weightsSha256, before);
     rmSync(join(dir, 'external', 'weights.bin'));
     await assert.rejects(openModelUnderStudy(join(dir, 'external')), /initializer 'w': its data are in the external file 'weights\.bin' \(.*weights\.bin\), which is missing; copy the data file next to model\.onnx/);
     const r = cli(['layers', file]);
