@@ -26,8 +26,8 @@ export function buildProgram(): Command {
     .action(engineCommand);
   program
     .command('layers')
-    .description(`List a model's layers with output shapes and whether each is a clean cut for a greybox split. MODEL: a folder with a TensorFlow.js Layers model.json, or a zoo model (${zooModelIds().join(', ')}).`)
-    .argument('<model>', 'model folder, model.json, or zoo model id')
+    .description(`List a model's layers with output shapes and whether each is a clean cut for a greybox split. MODEL: a folder with a TensorFlow.js Layers model.json, an .onnx file (every node listed with --cuts, clean or not), or a zoo model (${zooModelIds().join(', ')}).`)
+    .argument('<model>', 'model folder, model.json, .onnx file, or zoo model id')
     .option('-b, --backend <name>', 'backend (default: $INNTROSPECT_BACKEND or wasm)')
     .option('--cuts', 'list only the clean cut points')
     .option('--json', 'print one JSON object')
@@ -40,7 +40,7 @@ export function buildProgram(): Command {
     .option('-p, --preset <name>', 'tiny (about a minute) or default (sized for 2 CPU cores)', 'default')
     .option('-c, --config <file...>', 'JSON config files, merged left to right over the preset')
     .option('--ae <model>', 'cinn/iin: the trained autoencoder (model file or run folder)')
-    .option('--model <model>', 'cinn: the model under study (inntrospect run folder/model file, TF.js model folder, or zoo id)')
+    .option('--model <model>', 'cinn: the model under study (inntrospect run folder/model file, TF.js model folder, .onnx file or a folder with one, or zoo id)')
     .option('--layer <name>', "cinn: the classifier's layer to interpret")
     .option('--data <folder>', 'your own images: shortcut for --data.dataset=folder --data.folder=<folder> (labels from sub-folders)')
     .option('--pairs <file>', 'iin: a JSON file of image pairs or attributes for the semantic INN (docs/byom.md)')

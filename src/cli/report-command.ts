@@ -43,7 +43,8 @@ export async function reportCommand(sources: string[], o: ReportCommandOptions):
   const gb = featureSource.splittable.split(o.features.slice(cut + 1));
   const [h, w] = gb.inputShape as [number, number, number];
   const range = featureSource.zoo?.inputRange ?? [-1, 1];
-  const features = featureExtractor(o.features, (x) => gb.phi(x), { size: [h, w], from: [-1, 1], to: [range[0], range[1]] as [0, 1] | [-1, 1] });
+  // Grey data (MNIST, Fashion-MNIST) through an RGB feature network: channels repeated.
+  const features = featureExtractor(o.features, (x) => gb.phi(x), { size: [h, w], from: [-1, 1], to: [range[0], range[1]] as [0, 1] | [-1, 1], greyToRgb: gb.inputShape[2] === 3 });
   const source = sources[0] ?? 'zoo/colormnist';
   const loaded = await withNotesPrinted(() => loadAnalysis(sources.length ? sources : [source], { images: numbers.images, iin: o.iin }));
   try {

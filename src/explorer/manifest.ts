@@ -12,8 +12,11 @@ import type { ZooFileEntry, ZooManifest } from '../zoo/manifest.ts';
 export interface ExternalModelEntry {
   /** The spec the cinn runs name: a zoo id or a model folder. */
   spec: string;
-  /** 'layers' (split at clean cuts; Φ and Ψ) or 'graph' (Φ to a node; no Ψ). */
-  format: 'layers' | 'graph';
+  /**
+   * 'layers' (split at clean cuts; Φ and Ψ), 'graph' (Φ to a node; no Ψ) or 'onnx' (`weights` is
+   * the .onnx file, `json` a descriptor; Φ at every node, Ψ at clean cuts).
+   */
+  format: 'layers' | 'graph' | 'onnx';
   /** model.json, its weights manifest pointing at `weights` as one group. */
   json: ZooFileEntry;
   weights: ZooFileEntry;

@@ -203,7 +203,9 @@ export async function virtualZooFromRuns(paths: string[]): Promise<VirtualZoo> {
     return { ...entry(file, join(d.dir, 'model.json'), 'cinn'), step };
   }).sort((a, b) => a.step - b.step);
   // A model inntrospect did not train: read and repacked once; its fingerprint comes from the same bytes.
-  const packed = external !== null ? await browserModelFiles(external, 'weights.bin') : null;
+  // (An ONNX model is served as its .onnx file, under that name.)
+  const weightsName = external !== null && modelSpecKind(external) === 'onnx' ? 'model.onnx' : 'weights.bin';
+  const packed = external !== null ? await browserModelFiles(external, weightsName) : null;
   // Each t must still match the model it was trained on (a model folder or card edited since would
   // pair it with another Φ); checked once per model file.
   const fingerprints = new Map<string, ModelFingerprint>();
@@ -242,10 +244,10 @@ export async function virtualZooFromRuns(paths: string[]): Promise<VirtualZoo> {
   let classifier: ExplorerManifest['classifier'];
   if (packed) {
     files.set('model/model.json', packed.json);
-    files.set('model/weights.bin', packed.weights);
+    files.set(`model/${weightsName}`, packed.weights);
     model = {
       spec: external!, format: packed.format, card: packed.card, cardSource: packed.cardSource,
-      json: bytesEntry('model/model.json', packed.json), weights: bytesEntry('model/weights.bin', packed.weights),
+      json: bytesEntry('model/model.json', packed.json), weights: bytesEntry(`model/${weightsName}`, packed.weights),
     };
   } else {
     files.set('classifier.json', join(classifierRun!, 'model.json'));

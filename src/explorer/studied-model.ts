@@ -1,7 +1,8 @@
 /**
  * The model under study as the explorer's worker uses it, whoever trained it: inntrospect's own
  * classifier (from a zoo or a classifier run), or a model loaded from the repacked model.json and
- * weights the server makes of a zoo id or a TensorFlow.js Layers/graph model folder
+ * weights the server makes of a zoo id or a TensorFlow.js Layers/graph model folder, or the
+ * .onnx file of an ONNX model
  * (run-sources.ts). Either way the worker sees Φ per layer and f as logits, through the same
  * adapter (src/models/model-under-study.ts) as `inntrospect train cinn` and the analysis commands,
  * so the page shows what the CLI computes. Browser-safe.
@@ -15,6 +16,7 @@ import {
   completeCard, describeCard, graphModelInputCard, graphNodes, layersModelCard,
   modelUnderStudyFromGraph, modelUnderStudyFromSplittable, type ModelCard, type ModelUnderStudy,
 } from '../models/model-under-study.ts';
+import { openOnnxModel } from '../models/onnx/onnx-model.ts';
 import type { ExternalModelEntry } from './manifest.ts';
 
 export interface StudiedModel {
@@ -67,6 +69,11 @@ export function studiedExternal(model: ModelUnderStudy): StudiedModel {
  * Notes (assumptions the card leaves open) are returned for the model list.
  */
 export async function loadExternalModel(entry: ExternalModelEntry, jsonText: string, weights: Uint8Array): Promise<{ model: StudiedModel; notes: string[] }> {
+  if (entry.format === 'onnx') {
+    // The .onnx bytes themselves (external data inlined by the server), through the CLI's code.
+    const model = openOnnxModel(weights, { spec: entry.spec, source: entry.spec, cardFile: entry.card });
+    return { model: studiedExternal(model), notes: model.notes };
+  }
   let json: Record<string, unknown>;
   try {
     json = JSON.parse(jsonText) as Record<string, unknown>;

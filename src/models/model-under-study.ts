@@ -55,7 +55,7 @@ export interface ExternalLayer {
   psi?: (z: tf.Tensor) => tf.Tensor;
 }
 
-export type ModelSourceKind = 'inntrospect' | 'layers' | 'zoo' | 'graph';
+export type ModelSourceKind = 'inntrospect' | 'layers' | 'zoo' | 'graph' | 'onnx';
 
 export interface ModelUnderStudy {
   /** The spec it was opened from. */
@@ -236,7 +236,8 @@ export function describeCard(card: ModelCard): string {
 // ---------------------------------------------------------------------------------------------
 // Layers: checks shared by every kind
 
-function checkFloat(z: tf.Tensor, model: string, layer: string): void {
+/** Refuses a layer whose output is not float32 (t is conditioned on float tensors). */
+export function checkFloat(z: tf.Tensor, model: string, layer: string): void {
   if (z.dtype !== 'float32') {
     throw new Error(`${model}: layer '${layer}' outputs ${z.dtype} values, not float32; t can only be conditioned on a float tensor. Pick a layer before the cast/argmax ('inntrospect layers ${model}' lists them)`);
   }
@@ -254,7 +255,8 @@ export function modelBatchSize(): number {
   return Number.isInteger(n) && n > 0 ? n : 8;
 }
 
-function chunked(x: tf.Tensor, fn: (part: tf.Tensor) => tf.Tensor): tf.Tensor {
+/** fn over x in chunks of `modelBatchSize()` images, concatenated (differentiable). */
+export function chunked(x: tf.Tensor, fn: (part: tf.Tensor) => tf.Tensor): tf.Tensor {
   const b = x.shape[0]!;
   const size = modelBatchSize();
   if (b <= size) return tf.tidy(() => fn(x));
@@ -267,7 +269,8 @@ function chunked(x: tf.Tensor, fn: (part: tf.Tensor) => tf.Tensor): tf.Tensor {
   });
 }
 
-function flatten2d(y: tf.Tensor): tf.Tensor2D {
+/** [B, …] → [B, K]. */
+export function flatten2d(y: tf.Tensor): tf.Tensor2D {
   return (y.rank === 2 ? y : tf.reshape(y, [y.shape[0]!, -1])) as tf.Tensor2D;
 }
 

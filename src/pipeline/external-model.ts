@@ -1,7 +1,8 @@
 /**
  * Bring your own model (issue #8), Node side: opens the model under study from files — an
  * inntrospect classifier (model file or run folder), a TensorFlow.js Layers or graph model folder
- * (model.json + weight shards, with an optional `model-card.json`), or a zoo id such as
+ * (model.json + weight shards, with an optional `model-card.json`), an ONNX file or a folder
+ * holding one (src/models/onnx/, with the same optional card), or a zoo id such as
  * `nsfwjs-mobilenet-v2` — and hands it to the browser-safe adapter of
  * src/models/model-under-study.ts, which defines Φ(x) = model(preprocess(x)) and f likewise.
  *
@@ -26,8 +27,11 @@ import {
   MODEL_CARD_FILE, modelUnderStudyFromGraph, modelUnderStudyFromSplittable, parseModelCard,
   type ModelCard, type ModelUnderStudy,
 } from '../models/model-under-study.ts';
+import { openOnnxModel } from '../models/onnx/onnx-model.ts';
+import { inlineExternalData } from '../models/onnx/onnx-encode.ts';
 import { readModelOfKind, resolveModelPath } from './model-files.ts';
 import { resolveInside } from '../models/contained-path.ts';
+import { externalDataReader, onnxFileOf, readOnnxBytes } from './onnx-files.ts';
 
 export {
   describeCard, MODEL_CARD_FILE, modelBatchSize, parseModelCard, preprocessImages,
@@ -165,6 +169,19 @@ function sha256(bytes: Uint8Array | ArrayBuffer): string {
   return createHash('sha256').update(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)).digest('hex');
 }
 
+/**
+ * An ONNX file's bytes, the same with any external data moved inside (what the explorer serves),
+ * its card file and fingerprint: the sha256 of the self-contained bytes, so that editing an
+ * external data file is caught too (without external data: the .onnx file's own sha256).
+ */
+function readOnnxFiles(spec: string): { file: string; bytes: Uint8Array; inlined: Uint8Array; card: Partial<ModelCard> | null; fingerprint: ModelFingerprint } {
+  const file = onnxFileOf(spec)!;
+  const bytes = readOnnxBytes(file);
+  const inlined = inlineExternalData(bytes, file, externalDataReader(file));
+  const card = readCardFile(dirname(file));
+  return { file, bytes, inlined, card, fingerprint: { spec, kind: 'onnx', weightsSha256: sha256(inlined), card } };
+}
+
 function fingerprintOf(spec: string, files: ModelFiles): ModelFingerprint {
   return { spec, kind: files.kind, weightsSha256: sha256(files.artifacts.weightData as ArrayBuffer), card: files.card };
 }
@@ -198,6 +215,12 @@ export async function openModelUnderStudy(spec: string): Promise<OpenedModel> {
     const fingerprint: ModelFingerprint = { spec, kind, weightsSha256: sha256(readFileSync(path)), card: null };
     return finish(modelUnderStudyFromSplittable({ spec, kind, card, cardSource: 'inntrospect model', notes }, splittable, () => model.dispose()), fingerprint);
   }
+  if (kind === 'onnx') {
+    const { file, inlined, card, fingerprint } = readOnnxFiles(spec);
+    const m = openOnnxModel(inlined, { spec, source: file, cardFile: card });
+    notes.push(...m.notes);
+    return finish(m, fingerprint);
+  }
   const files = await readModelFiles(spec, kind);
   const handler: tfl.io.IOHandler = { load: async () => files.artifacts };
   if (kind === 'graph') {
@@ -224,7 +247,7 @@ export async function openModelUnderStudy(spec: string): Promise<OpenedModel> {
 /** The model.json a spec (folder or file) names, parsed; errors say what is missing or broken. */
 function readModelJson(spec: string): { jsonPath: string; json: Record<string, unknown> } {
   if (!existsSync(spec)) {
-    throw new Error(`model '${spec}' does not exist; give an inntrospect classifier (run folder or model file), a folder with a TensorFlow.js model.json, or a zoo id (${Object.keys(ZOO).join(', ')})`);
+    throw new Error(`model '${spec}' does not exist; give an inntrospect classifier (run folder or model file), a folder with a TensorFlow.js model.json, an .onnx file (or a folder with one), or a zoo id (${Object.keys(ZOO).join(', ')})`);
   }
   const jsonPath = modelJsonPath(spec);
   try {
@@ -235,15 +258,17 @@ function readModelJson(spec: string): { jsonPath: string; json: Record<string, u
 }
 
 /** Which kind of model a spec names, without loading it. */
-export function modelSpecKind(spec: string): 'inntrospect' | 'zoo' | 'layers' | 'graph' {
+export function modelSpecKind(spec: string): 'inntrospect' | 'zoo' | 'layers' | 'graph' | 'onnx' {
   if (isOwnModelFile(spec)) return 'inntrospect';
   if (ZOO[spec]) return 'zoo';
+  if (onnxFileOf(spec)) return 'onnx';
   return isGraphModelJson(readModelJson(spec).json) ? 'graph' : 'layers';
 }
 
 /** A model the project did not train, as the explorer serves it: one model.json and one weights file. */
 export interface BrowserModelFiles {
-  format: 'layers' | 'graph';
+  /** 'onnx': `weights` is the .onnx file and `json` a small descriptor naming it. */
+  format: 'layers' | 'graph' | 'onnx';
   /** model.json whose weights manifest names `weightsFile` as its one group. */
   json: Uint8Array;
   weights: Uint8Array;
@@ -265,6 +290,12 @@ export interface BrowserModelFiles {
 export async function browserModelFiles(spec: string, weightsFile: string): Promise<BrowserModelFiles> {
   const kind = modelSpecKind(spec);
   if (kind === 'inntrospect') throw new Error(`${spec} is an inntrospect model file, served as it is`);
+  if (kind === 'onnx') {
+    // The page gets the .onnx bytes as they are (external data inlined) and runs the same code.
+    const { file, inlined, card, fingerprint } = readOnnxFiles(spec);
+    const json = new TextEncoder().encode(JSON.stringify({ format: 'onnx', file: weightsFile, source: file }));
+    return { format: 'onnx', json, weights: inlined, card, cardSource: card ? MODEL_CARD_FILE : '', fingerprint };
+  }
   const files = await readModelFiles(spec, kind);
   const { artifacts, card, cardSource } = files;
   const weights = new Uint8Array(artifacts.weightData as ArrayBuffer);
@@ -284,8 +315,8 @@ export const MODEL_FINGERPRINT_FILE = 'model-under-study.json';
 /** The identity of a model under study: its spec, the sha256 of its weights, and its card. */
 export interface ModelFingerprint {
   spec: string;
-  kind: 'inntrospect' | 'zoo' | 'layers' | 'graph';
-  /** sha256 of the weights (all shards concatenated in manifest order; our own models: the model file). */
+  kind: 'inntrospect' | 'zoo' | 'layers' | 'graph' | 'onnx';
+  /** sha256 of the weights (all shards concatenated in manifest order; our own models: the model file; ONNX: the file with its external data inside). */
   weightsSha256: string;
   /** What the model's files say of its input and output (the zoo entry or model-card.json), null when nothing. */
   card: Partial<ModelCard> | null;
@@ -298,6 +329,7 @@ export interface ModelFingerprint {
 export async function modelFingerprint(spec: string): Promise<ModelFingerprint> {
   const kind = modelSpecKind(spec);
   if (kind === 'inntrospect') return { spec, kind, weightsSha256: sha256(readFileSync(resolveModelPath(spec))), card: null };
+  if (kind === 'onnx') return readOnnxFiles(spec).fingerprint;
   return fingerprintOf(spec, await readModelFiles(spec, kind));
 }
 
