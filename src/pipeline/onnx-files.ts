@@ -6,6 +6,7 @@
  */
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { resolveInside } from '../models/contained-path.ts';
 import type { ExternalDataReader } from '../models/onnx/onnx-graph.ts';
 
 /** The .onnx file a spec names (the file, or the one .onnx in a folder), or null when it names none. */
@@ -22,9 +23,10 @@ export function onnxFileOf(spec: string): string | null {
 export function externalDataReader(onnxFile: string): ExternalDataReader {
   const dir = dirname(onnxFile);
   return (location, offset, length) => {
-    const file = join(dir, location);
-    if (location.includes('..') || !existsSync(file)) {
-      throw new Error(`its data are in the external file '${location}' (${file}), which is missing; copy the data file${location.includes('..') ? ' into the folder' : ''} next to ${basename(onnxFile)}`);
+    // Containment: an external-data location may not leave the model's folder (absolute, '..', links).
+    const file = resolveInside(dir, location, onnxFile, 'external data location');
+    if (!existsSync(file)) {
+      throw new Error(`its data are in the external file '${location}' (${file}), which is missing; copy the data file next to ${basename(onnxFile)}`);
     }
     const size = statSync(file).size;
     const n = length < 0 ? size - offset : length;

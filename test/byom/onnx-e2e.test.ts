@@ -88,7 +88,7 @@ describe('an ONNX CNN trained in PyTorch, end to end (tiny)', { skip }, () => {
 
   test('train cinn at two nodes, sample, attack and report', () => {
     for (const layer of LAYERS) {
-      const r = cli(['train', 'cinn', '--preset', 'tiny', '--data.dataset=colormnist', '--ae', AE, '--model', modelDir, '--layer', layer, '--runs', runs, '--name', `cinn-${layer.replace(/\W+/g, '')}`, '--steps=4', '--batchSize=8']);
+      const r = cli(['train', 'cinn', '--preset', 'tiny', '--data.dataset=colormnist', '--ae', AE, '--model', modelDir, '--layer', layer, '--runs', runs, '--name', `cinn-${layer.replace(/\W+/g, '')}`, '--train.steps=4', '--train.batchSize=8']);
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stderr, /note: Φ\(x\) = .*cnn\(preprocess\(x\)\)/);
       cinnRuns.push(lastJson(r.stdout)['run'] as string);
