@@ -5,7 +5,8 @@
  */
 import { Command } from 'commander';
 import { initEngine } from '../engine/index.ts';
-import { loadAnalysis, type LoadedAnalysis } from '../pipeline/analysis-loader.ts';
+import { loadAnalysis, type AnalysisLoadOptions, type LoadedAnalysis } from '../pipeline/analysis-loader.ts';
+import { DEFAULT_ZOO } from '../pipeline/zoo-source.ts';
 import {
   attackCommand, dynamicsCommand, invarianceCommand, mixCommand, modifyCommand, samplesCommand, semanticCommand,
 } from './analysis-commands.ts';
@@ -13,7 +14,10 @@ import { createProgressBar } from './progress-bar.ts';
 import { withNotesPrinted } from './notes.ts';
 import { intOption as int, numberOption as num } from './option-values.ts';
 
-const DEFAULT_SOURCE = 'zoo/colormnist';
+const DEFAULT_SOURCE = DEFAULT_ZOO;
+
+/** What a command loads besides the AE and the model: its layers' t's, e, the snapshots. */
+export type Needs = Pick<AnalysisLoadOptions, 'layers' | 'semantic' | 'checkpoints'>;
 
 interface Common {
   out?: string;
@@ -27,9 +31,9 @@ function list(value: string | undefined): string[] | undefined {
   return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
 }
 
-async function withAnalysis(sources: string[], options: Common, name: string, run: (loaded: LoadedAnalysis, common: { out: string; seed: number; onProgress: ReturnType<typeof createProgressBar> }) => Promise<{ files: string[]; numbers: unknown }>): Promise<void> {
+async function withAnalysis(sources: string[], options: Common, name: string, needs: Needs, run: (loaded: LoadedAnalysis, common: { out: string; seed: number; onProgress: ReturnType<typeof createProgressBar> }) => Promise<{ files: string[]; numbers: unknown }>): Promise<void> {
   await initEngine({ backend: options.backend });
-  const loaded = await withNotesPrinted(() => loadAnalysis(sources.length ? sources : [DEFAULT_SOURCE], { images: int(options.images, '--images', 1), iin: options.iin }));
+  const loaded = await withNotesPrinted(() => loadAnalysis(sources.length ? sources : [DEFAULT_SOURCE], { images: int(options.images, '--images', 1), iin: options.iin, ...needs }));
   try {
     const result = await run(loaded, { out: options.out ?? `analysis/${name}`, seed: int(options.seed, '--seed'), onProgress: createProgressBar() });
     process.stderr.write(`wrote ${result.files.join(', ')}\n`);
@@ -55,7 +59,7 @@ export function registerAnalysisCommands(program: Command): void {
     .requiredOption('-l, --layer <name>', 'the analysed layer')
     .option('--count <n>', 'inputs', '4')
     .option('-n, --samples <n>', 'samples per input', '8')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'sample', ({ context }, c) =>
+    .action((sources: string[], o) => withAnalysis(sources, o, 'sample', { layers: [o.layer], semantic: false, checkpoints: false }, ({ context }, c) =>
       samplesCommand(context, { layer: o.layer, count: int(o.count, '--count', 1), samples: int(o.samples, '--samples', 2), ...c })));
 
   common(program.command('invariance')
@@ -63,7 +67,7 @@ export function registerAnalysisCommands(program: Command): void {
     .option('--layers <a,b>', 'layers (default: all analysed)')
     .option('--inputs <n>', 'inputs averaged over', '64')
     .option('-n, --samples <n>', 'samples per input', '16')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'invariance', ({ context }, c) =>
+    .action((sources: string[], o) => withAnalysis(sources, o, 'invariance', { layers: list(o.layers), semantic: false, checkpoints: false }, ({ context }, c) =>
       invarianceCommand(context, { layers: list(o.layers), inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2), ...c })));
 
   common(program.command('semantic')
@@ -71,14 +75,14 @@ export function registerAnalysisCommands(program: Command): void {
     .option('--layers <a,b>', 'layers (default: all analysed)')
     .option('--inputs <n>', 'inputs averaged over', '64')
     .option('-n, --samples <n>', 'samples per input', '16')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'semantic', ({ context }, c) =>
+    .action((sources: string[], o) => withAnalysis(sources, o, 'semantic', { layers: list(o.layers), checkpoints: false }, ({ context }, c) =>
       semanticCommand(context, { layers: list(o.layers), inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2), ...c })));
 
   common(program.command('dynamics')
     .description('Training dynamics (Fig. 4): semantic sensitivity of every classifier snapshot with its accuracy (needs a zoo with dynamics).'))
     .option('--inputs <n>', 'inputs averaged over', '32')
     .option('-n, --samples <n>', 'samples per input', '16')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'dynamics', ({ context, checkpoints }, c) => {
+    .action((sources: string[], o) => withAnalysis(sources, o, 'dynamics', { layers: [] }, ({ context, checkpoints }, c) => {
       if (checkpoints.length === 0) throw new Error('dynamics needs classifier snapshots with a t each (a zoo folder made by inntrospect reproduce)');
       return dynamicsCommand(context, checkpoints, { inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2), ...c });
     }));
@@ -91,7 +95,7 @@ export function registerAnalysisCommands(program: Command): void {
     .option('--target <class>', 'targeted attack towards this class')
     .option('--layers <a,b>', 'layers (default: all analysed)')
     .option('--count <n>', 'images in the statistics', '64')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'attack', ({ context }, c) => {
+    .action((sources: string[], o) => withAnalysis(sources, o, 'attack', { layers: list(o.layers), semantic: false, checkpoints: false }, ({ context }, c) => {
       if (o.kind !== 'fgsm' && o.kind !== 'pgd') throw new Error(`--kind must be fgsm or pgd, got '${o.kind}'`);
       return attackCommand(context, {
         kind: o.kind, epsilon: num(o.epsilon, '--epsilon'), steps: int(o.steps, '--steps', 1),
@@ -103,13 +107,13 @@ export function registerAnalysisCommands(program: Command): void {
     .description('Semantic modifications (Fig. 7): swap a factor from another image, decode, and the model\'s sensitivity per factor.'))
     .option('--factors <a,b>', 'factors (default: all but the residual)')
     .option('--count <n>', 'test images averaged over', '256')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'modify', ({ context }, c) =>
+    .action((sources: string[], o) => withAnalysis(sources, o, 'modify', { layers: [], checkpoints: false }, ({ context }, c) =>
       modifyCommand(context, { factors: list(o.factors), count: int(o.count, '--count', 1), ...c })));
 
   common(program.command('mix')
     .description('Image mixing: D(t⁻¹(v₁|z₂)), z of one image with v of another.'))
     .requiredOption('-l, --layer <name>', 'the analysed layer')
     .option('--count <n>', 'images per side', '6')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'mix', ({ context }, c) =>
+    .action((sources: string[], o) => withAnalysis(sources, o, 'mix', { layers: [o.layer], semantic: false, checkpoints: false }, ({ context }, c) =>
       mixCommand(context, { layer: o.layer, count: int(o.count, '--count', 1), ...c })));
 }
