@@ -8,6 +8,7 @@ export { open, InntrospectPipeline, type OpenOptions, type SampleOptions, type L
 export * from './analysis/index.ts';
 export { initEngine, engineInfo, availableBackends, tf, type EngineInfo, type EngineOptions } from './engine/index.ts';
 export { openPipeline, checkManifest, type Pipeline, type PipelineReader, type PipelineLoadEvent, type OpenPipelineOptions } from './pipeline/open-pipeline.ts';
+export { fetchReader } from './pipeline/fetch-reader.ts';
 export { openZooFolder, folderReader, resolveSourcePath, PACKAGE_ROOT, DEFAULT_ZOO } from './pipeline/zoo-source.ts';
 export { loadAnalysis, type LoadedAnalysis, type AnalysisLoadOptions } from './pipeline/analysis-loader.ts';
 export { readModel, readModelOfKind, type LoadedModel } from './pipeline/model-files.ts';

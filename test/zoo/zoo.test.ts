@@ -122,16 +122,19 @@ describe('zoo (tiny reproduction)', () => {
     assert.equal(numbers.claims.length, 5);
   });
 
-  test("the README's library example runs (on this zoo)", () => {
+  test("the README's library example runs from the checkout (on this zoo; the packed package: test/package)", () => {
     const readme = readFileSync('README.md', 'utf8');
     const section = readme.slice(readme.indexOf('## As a library'));
-    const code = /```ts\n([\s\S]*?)```/.exec(section)![1]!
-      .replaceAll("'zoo/colormnist/", `'${out}/`)
-      .replaceAll("'./src/", `'${process.cwd()}/src/`);
+    const code = /```js\n([\s\S]*?)```/.exec(section)![1]!
+      .replaceAll("'zoo/colormnist'", `'${out}'`)
+      .replaceAll("from 'inntrospect'", `from '${process.cwd()}/src/index.ts'`)
+      .replace(/inputs: \d+/, 'inputs: 4');
     const file = join(root, 'readme-example.mts'); // .mts: an ES module outside the package
-    writeFileSync(file, `${code}\nconsole.log(JSON.stringify(samples.shape));\n`);
+    writeFileSync(file, code);
     const r = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').at(-1)!), [8, 32, 32, 3]);
+    const lines = r.stdout.trim().split('\n');
+    assert.deepEqual(JSON.parse(lines.at(-2)!), [32, 32, 32, 3]);
+    assert.equal(JSON.parse(lines.at(-1)!).inputs, 4);
   });
 });
