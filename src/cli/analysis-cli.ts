@@ -43,6 +43,21 @@ async function withAnalysis(sources: string[], options: Common, name: string, ne
   }
 }
 
+/**
+ * What each command loads (from a zoo folder nothing else is read): sample and mix one t,
+ * invariance and attack the t's of their layers, semantic those and e, modify e, dynamics e and
+ * the snapshots with their t's.
+ */
+export const COMMAND_NEEDS = {
+  sample: (o: { layer: string }): Needs => ({ layers: [o.layer], semantic: false, checkpoints: false }),
+  mix: (o: { layer: string }): Needs => ({ layers: [o.layer], semantic: false, checkpoints: false }),
+  invariance: (o: { layers?: string }): Needs => ({ layers: list(o.layers), semantic: false, checkpoints: false }),
+  attack: (o: { layers?: string }): Needs => ({ layers: list(o.layers), semantic: false, checkpoints: false }),
+  semantic: (o: { layers?: string }): Needs => ({ layers: list(o.layers), checkpoints: false }),
+  modify: (): Needs => ({ layers: [], checkpoints: false }),
+  dynamics: (): Needs => ({ layers: [] }),
+};
+
 function common(command: Command): Command {
   return command
     .argument('[sources...]', `a zoo folder or cinn run folders (default: ${DEFAULT_SOURCE})`)
@@ -59,7 +74,7 @@ export function registerAnalysisCommands(program: Command): void {
     .requiredOption('-l, --layer <name>', 'the analysed layer')
     .option('--count <n>', 'inputs', '4')
     .option('-n, --samples <n>', 'samples per input', '8')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'sample', { layers: [o.layer], semantic: false, checkpoints: false }, ({ context }, c) =>
+    .action((sources: string[], o) => withAnalysis(sources, o, 'sample', COMMAND_NEEDS.sample(o), ({ context }, c) =>
       samplesCommand(context, { layer: o.layer, count: int(o.count, '--count', 1), samples: int(o.samples, '--samples', 2), ...c })));
 
   common(program.command('invariance')
@@ -67,7 +82,7 @@ export function registerAnalysisCommands(program: Command): void {
     .option('--layers <a,b>', 'layers (default: all analysed)')
     .option('--inputs <n>', 'inputs averaged over', '64')
     .option('-n, --samples <n>', 'samples per input', '16')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'invariance', { layers: list(o.layers), semantic: false, checkpoints: false }, ({ context }, c) =>
+    .action((sources: string[], o) => withAnalysis(sources, o, 'invariance', COMMAND_NEEDS.invariance(o), ({ context }, c) =>
       invarianceCommand(context, { layers: list(o.layers), inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2), ...c })));
 
   common(program.command('semantic')
@@ -75,14 +90,14 @@ export function registerAnalysisCommands(program: Command): void {
     .option('--layers <a,b>', 'layers (default: all analysed)')
     .option('--inputs <n>', 'inputs averaged over', '64')
     .option('-n, --samples <n>', 'samples per input', '16')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'semantic', { layers: list(o.layers), checkpoints: false }, ({ context }, c) =>
+    .action((sources: string[], o) => withAnalysis(sources, o, 'semantic', COMMAND_NEEDS.semantic(o), ({ context }, c) =>
       semanticCommand(context, { layers: list(o.layers), inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2), ...c })));
 
   common(program.command('dynamics')
     .description('Training dynamics (Fig. 4): semantic sensitivity of every classifier snapshot with its accuracy (needs a zoo with dynamics).'))
     .option('--inputs <n>', 'inputs averaged over', '32')
     .option('-n, --samples <n>', 'samples per input', '16')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'dynamics', { layers: [] }, ({ context, checkpoints }, c) => {
+    .action((sources: string[], o) => withAnalysis(sources, o, 'dynamics', COMMAND_NEEDS.dynamics(), ({ context, checkpoints }, c) => {
       if (checkpoints.length === 0) throw new Error('dynamics needs classifier snapshots with a t each (a zoo folder made by inntrospect reproduce)');
       return dynamicsCommand(context, checkpoints, { inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2), ...c });
     }));
@@ -95,7 +110,7 @@ export function registerAnalysisCommands(program: Command): void {
     .option('--target <class>', 'targeted attack towards this class')
     .option('--layers <a,b>', 'layers (default: all analysed)')
     .option('--count <n>', 'images in the statistics', '64')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'attack', { layers: list(o.layers), semantic: false, checkpoints: false }, ({ context }, c) => {
+    .action((sources: string[], o) => withAnalysis(sources, o, 'attack', COMMAND_NEEDS.attack(o), ({ context }, c) => {
       if (o.kind !== 'fgsm' && o.kind !== 'pgd') throw new Error(`--kind must be fgsm or pgd, got '${o.kind}'`);
       return attackCommand(context, {
         kind: o.kind, epsilon: num(o.epsilon, '--epsilon'), steps: int(o.steps, '--steps', 1),
@@ -107,13 +122,13 @@ export function registerAnalysisCommands(program: Command): void {
     .description('Semantic modifications (Fig. 7): swap a factor from another image, decode, and the model\'s sensitivity per factor.'))
     .option('--factors <a,b>', 'factors (default: all but the residual)')
     .option('--count <n>', 'test images averaged over', '256')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'modify', { layers: [], checkpoints: false }, ({ context }, c) =>
+    .action((sources: string[], o) => withAnalysis(sources, o, 'modify', COMMAND_NEEDS.modify(), ({ context }, c) =>
       modifyCommand(context, { factors: list(o.factors), count: int(o.count, '--count', 1), ...c })));
 
   common(program.command('mix')
     .description('Image mixing: D(t⁻¹(v₁|z₂)), z of one image with v of another.'))
     .requiredOption('-l, --layer <name>', 'the analysed layer')
     .option('--count <n>', 'images per side', '6')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'mix', { layers: [o.layer], semantic: false, checkpoints: false }, ({ context }, c) =>
+    .action((sources: string[], o) => withAnalysis(sources, o, 'mix', COMMAND_NEEDS.mix(o), ({ context }, c) =>
       mixCommand(context, { layer: o.layer, count: int(o.count, '--count', 1), ...c })));
 }
