@@ -13,7 +13,7 @@ import { tf } from '../src/engine/index.ts';
 import { Random } from '../src/engine/random.ts';
 import { ConditionalINN } from '../src/flows/cinn.ts';
 import { parameterCount } from '../src/flows/module.ts';
-import { cinnTrainStep, createFlowOptimizer } from '../src/flows/train-step.ts';
+import { cinnTrainStep, createFlowOptimizer } from '../src/train/flow-train-step.ts';
 import { FusedAdamOptimizer } from '../src/train/fused-adam.ts';
 
 export interface Workload {

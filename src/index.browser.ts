@@ -18,4 +18,4 @@ export { parseModelText, type LoadedModel } from './pipeline/model-text.ts';
 export type { ImageDataset, ValueRange } from './data/dataset.ts';
 export type { ProgressEvent, ProgressListener } from './runs/progress.ts';
 export type { ZooManifest, ZooFileEntry } from './zoo/manifest.ts';
-export type { ExplorerManifest } from './explorer/manifest.ts';
+export type { ExplorerManifest } from './zoo/pipeline-manifest.ts';

@@ -16,5 +16,5 @@ export { onByomNote, type ByomNote } from './pipeline/external-model.ts';
 export type { ImageDataset, ValueRange } from './data/dataset.ts';
 export type { ProgressEvent, ProgressListener } from './runs/progress.ts';
 export type { ZooManifest, ZooFileEntry } from './zoo/manifest.ts';
-export type { ExplorerManifest } from './explorer/manifest.ts';
+export type { ExplorerManifest } from './zoo/pipeline-manifest.ts';
 export { imageGridPng } from './figures/image-grid.ts';

@@ -8,8 +8,11 @@ import { initEngine } from '../engine/index.ts';
 import { loadAnalysis, type AnalysisLoadOptions, type LoadedAnalysis } from '../pipeline/analysis-loader.ts';
 import { DEFAULT_ZOO } from '../pipeline/zoo-source.ts';
 import {
-  attackCommand, dynamicsCommand, invarianceCommand, mixCommand, modifyCommand, samplesCommand, semanticCommand,
-} from './analysis-commands.ts';
+  attackFigures, dynamicsFigures, invarianceFigures, mixFigures, modifyFigures, sampleFigures, semanticFigures, type Artefact,
+} from '../figures/analysis-figures.ts';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../runs/atomic-file.ts';
 import { createProgressBar } from './progress-bar.ts';
 import { withNotesPrinted } from './notes.ts';
 import { intOption as int, numberOption as num } from './option-values.ts';
@@ -31,12 +34,23 @@ function list(value: string | undefined): string[] | undefined {
   return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
 }
 
-async function withAnalysis(sources: string[], options: Common, name: string, needs: Needs, run: (loaded: LoadedAnalysis, common: { out: string; seed: number; onProgress: ReturnType<typeof createProgressBar> }) => Promise<{ files: string[]; numbers: unknown }>): Promise<void> {
+/** Writes a figure function's artefacts into `out` (created if missing); returns their paths. */
+export function writeArtefacts(out: string, artefacts: readonly Artefact[]): string[] {
+  mkdirSync(out, { recursive: true });
+  return artefacts.map((a) => {
+    const path = join(out, a.name);
+    writeFileAtomic(path, a.bytes);
+    return path;
+  });
+}
+
+async function withAnalysis(sources: string[], options: Common, name: string, needs: Needs, run: (loaded: LoadedAnalysis, common: { seed: number; onProgress: ReturnType<typeof createProgressBar> }) => Promise<{ artefacts: Artefact[]; numbers: unknown }>): Promise<void> {
   await initEngine({ backend: options.backend });
   const loaded = await withNotesPrinted(() => loadAnalysis(sources.length ? sources : [DEFAULT_SOURCE], { images: int(options.images, '--images', 1), iin: options.iin, ...needs }));
   try {
-    const result = await run(loaded, { out: options.out ?? `analysis/${name}`, seed: int(options.seed, '--seed'), onProgress: createProgressBar() });
-    process.stderr.write(`wrote ${result.files.join(', ')}\n`);
+    const result = await run(loaded, { seed: int(options.seed, '--seed'), onProgress: createProgressBar() });
+    const files = writeArtefacts(options.out ?? `analysis/${name}`, result.artefacts);
+    process.stderr.write(`wrote ${files.join(', ')}\n`);
     process.stdout.write(`${JSON.stringify(result.numbers)}\n`);
   } finally {
     loaded.dispose();
@@ -75,7 +89,7 @@ export function registerAnalysisCommands(program: Command): void {
     .option('--count <n>', 'inputs', '4')
     .option('-n, --samples <n>', 'samples per input', '8')
     .action((sources: string[], o) => withAnalysis(sources, o, 'sample', COMMAND_NEEDS.sample(o), ({ context }, c) =>
-      samplesCommand(context, { layer: o.layer, count: int(o.count, '--count', 1), samples: int(o.samples, '--samples', 2), ...c })));
+      sampleFigures(context, { layer: o.layer, count: int(o.count, '--count', 1), samples: int(o.samples, '--samples', 2), ...c })));
 
   common(program.command('invariance')
     .description('Invariance per layer (Fig. 3 right): variance over samples in image and z̄ space, across depth.'))
@@ -83,7 +97,7 @@ export function registerAnalysisCommands(program: Command): void {
     .option('--inputs <n>', 'inputs averaged over', '64')
     .option('-n, --samples <n>', 'samples per input', '16')
     .action((sources: string[], o) => withAnalysis(sources, o, 'invariance', COMMAND_NEEDS.invariance(o), ({ context }, c) =>
-      invarianceCommand(context, { layers: list(o.layers), inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2), ...c })));
+      invarianceFigures(context, { layers: list(o.layers), inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2), ...c })));
 
   common(program.command('semantic')
     .description('Semantic sensitivity per layer and factor (t and e composed).'))
@@ -91,7 +105,7 @@ export function registerAnalysisCommands(program: Command): void {
     .option('--inputs <n>', 'inputs averaged over', '64')
     .option('-n, --samples <n>', 'samples per input', '16')
     .action((sources: string[], o) => withAnalysis(sources, o, 'semantic', COMMAND_NEEDS.semantic(o), ({ context }, c) =>
-      semanticCommand(context, { layers: list(o.layers), inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2), ...c })));
+      semanticFigures(context, { layers: list(o.layers), inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2), ...c })));
 
   common(program.command('dynamics')
     .description('Training dynamics (Fig. 4): semantic sensitivity of every classifier snapshot with its accuracy (needs a zoo with dynamics).'))
@@ -99,7 +113,7 @@ export function registerAnalysisCommands(program: Command): void {
     .option('-n, --samples <n>', 'samples per input', '16')
     .action((sources: string[], o) => withAnalysis(sources, o, 'dynamics', COMMAND_NEEDS.dynamics(), ({ context, checkpoints }, c) => {
       if (checkpoints.length === 0) throw new Error('dynamics needs classifier snapshots with a t each (a zoo folder made by inntrospect reproduce)');
-      return dynamicsCommand(context, checkpoints, { inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2), ...c });
+      return dynamicsFigures(context, checkpoints, { inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2), ...c });
     }));
 
   common(program.command('attack')
@@ -112,7 +126,7 @@ export function registerAnalysisCommands(program: Command): void {
     .option('--count <n>', 'images in the statistics', '64')
     .action((sources: string[], o) => withAnalysis(sources, o, 'attack', COMMAND_NEEDS.attack(o), ({ context }, c) => {
       if (o.kind !== 'fgsm' && o.kind !== 'pgd') throw new Error(`--kind must be fgsm or pgd, got '${o.kind}'`);
-      return attackCommand(context, {
+      return attackFigures(context, {
         kind: o.kind, epsilon: num(o.epsilon, '--epsilon'), steps: int(o.steps, '--steps', 1),
         target: o.target === undefined ? undefined : int(o.target, '--target'), layers: list(o.layers), count: int(o.count, '--count', 1), ...c,
       });
@@ -123,12 +137,12 @@ export function registerAnalysisCommands(program: Command): void {
     .option('--factors <a,b>', 'factors (default: all but the residual)')
     .option('--count <n>', 'test images averaged over', '256')
     .action((sources: string[], o) => withAnalysis(sources, o, 'modify', COMMAND_NEEDS.modify(), ({ context }, c) =>
-      modifyCommand(context, { factors: list(o.factors), count: int(o.count, '--count', 1), ...c })));
+      modifyFigures(context, { factors: list(o.factors), count: int(o.count, '--count', 1), ...c })));
 
   common(program.command('mix')
     .description('Image mixing: D(t⁻¹(v₁|z₂)), z of one image with v of another.'))
     .requiredOption('-l, --layer <name>', 'the analysed layer')
     .option('--count <n>', 'images per side', '6')
     .action((sources: string[], o) => withAnalysis(sources, o, 'mix', COMMAND_NEEDS.mix(o), ({ context }, c) =>
-      mixCommand(context, { layer: o.layer, count: int(o.count, '--count', 1), ...c })));
+      mixFigures(context, { layer: o.layer, count: int(o.count, '--count', 1), ...c })));
 }

@@ -1,6 +1,6 @@
 /** `inntrospect reproduce colormnist`: retrain the shipped pipeline from scratch and rewrite the zoo. */
 import { availableBackends, initEngine } from '../engine/index.ts';
-import { reproduceColorMnist } from '../zoo/reproduce.ts';
+import { reproduceColorMnist } from '../pipeline/reproduce.ts';
 import { createProgressBar } from './progress-bar.ts';
 
 export async function reproduceCommand(name: string, options: { preset: string; out: string; runs: string; backend?: string }): Promise<void> {

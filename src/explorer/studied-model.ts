@@ -15,7 +15,7 @@ import {
   completeCard, describeCard, graphModelInputCard, graphNodes, layersModelCard,
   modelUnderStudyFromGraph, modelUnderStudyFromSplittable, type ModelCard, type ModelUnderStudy,
 } from '../models/model-under-study.ts';
-import type { ExternalModelEntry } from './manifest.ts';
+import type { ExternalModelEntry } from '../zoo/pipeline-manifest.ts';
 
 export interface StudiedModel {
   /** For titles. */

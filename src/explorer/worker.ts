@@ -13,7 +13,7 @@ import type { ImageDataset } from '../data/dataset.ts';
 import { parseModelText } from '../pipeline/model-text.ts';
 import type { ZooFileEntry } from '../zoo/manifest.ts';
 import { ZOO_FORMAT } from '../zoo/manifest.ts';
-import type { ExplorerManifest } from './manifest.ts';
+import type { ExplorerManifest } from '../zoo/pipeline-manifest.ts';
 import { loadExternalModel, studiedClassifier, type StudiedModel } from './studied-model.ts';
 import { splittableStages } from '../models/greybox.ts';
 import type { Autoencoder } from '../models/autoencoder.ts';

@@ -13,7 +13,7 @@ import type { Autoencoder } from '../models/autoencoder.ts';
 import type { StagedClassifier } from '../models/classifier.ts';
 import type { ConditionalINN } from '../flows/cinn.ts';
 import type { SemanticINN } from '../flows/iin.ts';
-import type { ExplorerManifest } from '../explorer/manifest.ts';
+import type { ExplorerManifest } from '../zoo/pipeline-manifest.ts';
 import { ZOO_FORMAT, ZooChecksumError, type ZooFileEntry } from '../zoo/manifest.ts';
 import { parseModelText, type LoadedModel } from './model-text.ts';
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { initEngine } from '../../src/engine/index.ts';
-import { reproduceColorMnist } from '../../src/zoo/reproduce.ts';
+import { reproduceColorMnist } from '../../src/pipeline/reproduce.ts';
 import { ensureExplorerBuilt } from '../../src/explorer/build.ts';
 import { colorMnistTestSet, dataTestSet, startExplorerServer, type ExplorerServer } from '../../src/explorer/server.ts';
 import { virtualZooFromRuns } from '../../src/explorer/run-sources.ts';

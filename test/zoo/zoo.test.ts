@@ -7,8 +7,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEngine, tf } from '../../src/engine/index.ts';
-import { reproduceColorMnist } from '../../src/zoo/reproduce.ts';
-import { Zoo, ZooChecksumError } from '../../src/zoo/zoo-files.ts';
+import { reproduceColorMnist } from '../../src/pipeline/reproduce.ts';
+import { Zoo, ZooChecksumError } from '../../src/pipeline/zoo-files.ts';
 import { manifestFiles, type ZooManifest } from '../../src/zoo/manifest.ts';
 import { readModel } from '../../src/pipeline/model-files.ts';
 import { checkInvertibility } from '../../src/flows/invertibility-check.ts';

@@ -5,7 +5,7 @@
 import { tf } from '../../engine/index.ts';
 import type { RandomState } from '../../engine/random.ts';
 import { BatchIterator, type BatchIteratorState } from '../../data/index.ts';
-import { Autoencoder, DEFAULT_AUTOENCODER_CONFIG, type AutoencoderConfig } from '../../models/autoencoder.ts';
+import { Autoencoder, AUTOENCODER_PRESETS, DEFAULT_AUTOENCODER_CONFIG, type AutoencoderConfig } from '../../models/autoencoder.ts';
 import { parseCheckpoint, serializeCheckpoint } from '../../models/checkpoints.ts';
 import { PatchDiscriminator } from '../../models/discriminator.ts';
 import { AutoencoderTrainer, DEFAULT_AUTOENCODER_TRAIN_CONFIG, type AutoencoderTrainConfig } from '../../train/autoencoder-trainer.ts';
@@ -35,7 +35,7 @@ export const DEFAULT_AE_JOB_CONFIG: AeJobConfig = {
 export const AE_JOB_PRESETS: Record<'tiny' | 'default', DeepPartial<AeJobConfig>> = {
   tiny: {
     data: { limit: 512, evalImages: 64 },
-    model: { channels: [8, 16, 32, 64], zDim: 16 },
+    model: AUTOENCODER_PRESETS.tiny, // the model's one tiny preset (src/models/autoencoder.ts)
     train: { steps: 40, batchSize: 16, learningRate: 2e-3, decayStart: 40 },
     sampleImages: 4,
   },

@@ -9,7 +9,7 @@ import { BatchIterator, type BatchIteratorState } from '../../data/index.ts';
 import type { Autoencoder } from '../../models/autoencoder.ts';
 import { ConditionalINN, DEFAULT_CINN_CONFIG, type CinnConfig } from '../../flows/cinn.ts';
 import { loadFlow, saveFlow } from '../../flows/serialize.ts';
-import { cinnTrainStep, createFlowOptimizer } from '../../flows/train-step.ts';
+import { cinnTrainStep, createFlowOptimizer } from '../../train/flow-train-step.ts';
 import { flowNll, nllPerDimension } from '../../flows/losses.ts';
 import { DEFAULT_DATA_CONFIG, gatherImages, loadData, type DataConfig, type LoadedData } from '../data-spec.ts';
 import { gridPng } from '../image-grid.ts';

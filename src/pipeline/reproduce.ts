@@ -10,11 +10,11 @@ import { resolveConfig, type DeepPartial } from '../config/config.ts';
 import { RunFolder } from '../runs/run-folder.ts';
 import { writeJsonAtomic } from '../runs/atomic-file.ts';
 import type { ProgressListener } from '../runs/progress.ts';
-import { jobDefinition, type PresetName } from '../pipeline/jobs/index.ts';
-import { runJob, type RunResult } from '../pipeline/runner.ts';
-import type { JobKind } from '../pipeline/job.ts';
-import { ZOO_FORMAT, type ZooFileEntry, type ZooManifest } from './manifest.ts';
-import { packModelText } from './pack.ts';
+import { jobDefinition, type PresetName } from './jobs/index.ts';
+import { runJob, type RunResult } from './runner.ts';
+import type { JobKind } from './job.ts';
+import { ZOO_FORMAT, type ZooFileEntry, type ZooManifest } from '../zoo/manifest.ts';
+import { packModelText } from '../zoo/pack.ts';
 import { sha256 } from './zoo-files.ts';
 
 /** What the shipped ColorMNIST pipeline is made of, on top of each job's preset. */
