@@ -11,7 +11,7 @@ import { PatchDiscriminator } from '../../models/discriminator.ts';
 import { AutoencoderTrainer, DEFAULT_AUTOENCODER_TRAIN_CONFIG, type AutoencoderTrainConfig } from '../../train/autoencoder-trainer.ts';
 import { reconstructionPsnr } from '../../train/metrics.ts';
 import { DEFAULT_DATA_CONFIG, gatherImages, loadData, type DataConfig, type LoadedData } from '../data-spec.ts';
-import { gridPng } from '../image-grid.ts';
+import { gridPng } from '../../figures/image-grid.ts';
 import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
 import { TRAIN_STATE_FORMAT, type SampleImage, type TrainingJob, type TrainState } from '../job.ts';
 import type { DeepPartial } from '../../config/config.ts';

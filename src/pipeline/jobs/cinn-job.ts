@@ -12,7 +12,7 @@ import { loadFlow, saveFlow } from '../../flows/serialize.ts';
 import { cinnTrainStep, createFlowOptimizer } from '../../train/flow-train-step.ts';
 import { flowNll, nllPerDimension } from '../../flows/losses.ts';
 import { DEFAULT_DATA_CONFIG, gatherImages, loadData, type DataConfig, type LoadedData } from '../data-spec.ts';
-import { gridPng } from '../image-grid.ts';
+import { gridPng } from '../../figures/image-grid.ts';
 import { readModelOfKind } from '../model-files.ts';
 import {
   describeCard, emitByomNote, MODEL_FINGERPRINT_FILE, openModelUnderStudy,

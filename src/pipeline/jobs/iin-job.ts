@@ -13,7 +13,7 @@ import { loadFlow, saveFlow } from '../../flows/serialize.ts';
 import { createFlowOptimizer, iinTrainStep } from '../../train/flow-train-step.ts';
 import { DEFAULT_DATA_CONFIG, loadData, type DataConfig } from '../data-spec.ts';
 import { filePairs, readPairFile, type PairFileSpec } from '../pair-file.ts';
-import { gridPng } from '../image-grid.ts';
+import { gridPng } from '../../figures/image-grid.ts';
 import { readModelOfKind } from '../model-files.ts';
 import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
 import { TRAIN_STATE_FORMAT, type SampleImage, type TrainingJob, type TrainState } from '../job.ts';
