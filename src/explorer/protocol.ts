@@ -39,9 +39,11 @@ export interface ModelStatus {
   file: string;
   ok: boolean;
   error?: string;
-  /** An assumption made while loading (e.g. a model without a card's value range). */
+  /** An assumption made while loading (e.g. a model without a card's value range), or why an absent part is absent. */
   note?: string;
   millis?: number;
+  /** An optional part the sources do not have (no semantic INN): shown quietly, not as a failure. */
+  absent?: boolean;
 }
 
 export interface InitResult {

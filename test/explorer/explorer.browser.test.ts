@@ -223,7 +223,7 @@ describe('explorer in Chromium', { skip: skipReason(), timeout: 600_000 }, () =>
     try {
       const p = await openPage(other.url);
       const banner = await p.textContent('[data-testid=load-errors]');
-      assert.match(banner ?? '', /cinn-z\.json does not match manifest\.json/);
+      assert.match(banner ?? '', /cinn-z\.json does not match its manifest/);
       const init = await p.evaluate(() => window.explorer.init!);
       assert.deepEqual(init.layers, ['conv0', 'conv2', 'logits']);
       await waitDone(p, 'represent', 0);
