@@ -29,7 +29,7 @@ import type { TestSet } from './testset.ts';
 import {
   predictionFromLogits,
   type AttackResult, type DynamicsCurves, type DynamicsShowResult, type EditResult, type ImageRef, type Images,
-  type MixResult, type ModelStatus, type Prediction, type RepresentResult, type Request,
+  type MixResult, type ModelStatus, type Prediction, type SampleResult, type Request,
 } from './protocol.ts';
 
 export interface Snapshot {
@@ -133,7 +133,7 @@ function layerByName(s: State, name: string): AnalysedLayer {
   return layer;
 }
 
-export function represent(s: State, r: Extract<Request, { type: 'represent' }>): RepresentResult {
+export function sample(s: State, r: Extract<Request, { type: 'sample' }>): SampleResult {
   const t0 = performance.now();
   const layer = layerByName(s, r.layer);
   const index = place(s, r.image, 0);

@@ -17,7 +17,7 @@ import type { AnalysedLayer } from '../analysis/context.ts';
 import { decodeTestSet, type TestSet } from './testset.ts';
 import type { InitResult, ModelStatus, Request, WorkerMessage } from './protocol.ts';
 import {
-  attack, dynamicsCurves, dynamicsShow, edit, mix, represent, workingImages, type Snapshot, type State,
+  attack, dynamicsCurves, dynamicsShow, edit, mix, sample, workingImages, type Snapshot, type State,
 } from './handlers.ts';
 
 let state: State | null = null;
@@ -192,7 +192,7 @@ function transferables(value: unknown, out: Transferable[] = [], seen = new Set<
 async function handle(request: Request): Promise<unknown> {
   switch (request.type) {
     case 'init': return init(request.backend);
-    case 'represent': return represent(ready(), request);
+    case 'sample': return sample(ready(), request);
     case 'attack': return attack(ready(), request);
     case 'mix': return mix(ready(), request);
     case 'edit': return edit(ready(), request);
