@@ -13,7 +13,7 @@ import { tf } from '../src/engine/index.ts';
 import { Random } from '../src/engine/random.ts';
 import { ConditionalINN } from '../src/flows/cinn.ts';
 import { parameterCount } from '../src/flows/module.ts';
-import { cinnTrainStep, createFlowOptimizer } from '../src/flows/train-step.ts';
+import { cinnTrainStep, createFlowOptimizer } from '../src/train/flow-train-step.ts';
 import { FusedAdamOptimizer } from '../src/train/fused-adam.ts';
 
 export interface Workload {
@@ -308,7 +308,7 @@ export async function flowRoundTripError(seed = 4): Promise<number> {
 // (d), (e) The conditional INN t at the shipped ColorMNIST size, for the classifier's conv2 layer.
 
 /**
- * What (d) and (e) run: COLORMNIST_RECIPE's t (src/zoo/reproduce.ts) on top of the cinn job's
+ * What (d) and (e) run: COLORMNIST_RECIPE's t (src/pipeline/reproduce.ts) on top of the cinn job's
  * defaults (src/pipeline/jobs/cinn-job.ts) for the default classifier's `conv2` layer; dim is
  * the default AE's zDim. bench/run.ts checks these against the pipeline's own values and passes
  * them to torch_bench.py, so both sides always build the same model.

@@ -34,7 +34,7 @@ import { DEFAULT_AUTOENCODER_CONFIG } from '../src/models/autoencoder.ts';
 import { ColorMnistClassifier } from '../src/models/classifier-colormnist.ts';
 import { splittableStages } from '../src/models/greybox.ts';
 import { CINN_JOB_PRESETS, DEFAULT_CINN_JOB_CONFIG } from '../src/pipeline/jobs/cinn-job.ts';
-import { COLORMNIST_RECIPE } from '../src/zoo/reproduce.ts';
+import { COLORMNIST_RECIPE } from '../src/pipeline/reproduce.ts';
 import {
   buildCinnSample, buildCinnTrain, buildConvAE, buildFlowInverse, buildFlowTrain, CINN_BENCH, cinnRoundTripError, flowRoundTripError,
   type Workload,

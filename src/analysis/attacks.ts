@@ -37,6 +37,38 @@ export interface AttackConfig {
   target?: number;
   /** PGD: start from a uniform random point of the ε-ball. Default false. */
   randomStart?: boolean;
+  /**
+   * Logit temperature of the attack's loss: CE(f(x) / T, y). Default 1 (the paper's attack).
+   * 'auto' takes per image T = max(1, margin / 4), margin = the clean logits' top-two gap. Why:
+   * a confident model's softmax is saturated, the loss gradient shrinks like exp(−margin) and is
+   * exactly 0 in float32 once the margin passes ~100 (the zoo's classifier gets there), so FGSM
+   * and PGD cannot move at all; dividing by T keeps the gradient's direction of increasing loss
+   * and the arg-max (predictions are always of the unscaled f) but keeps its size representable.
+   * The explorer uses 'auto' (it attacks single, often very confident images).
+   */
+  temperature?: number | 'auto';
+}
+
+/** The per-image temperature of `temperature: 'auto'` from clean logits [B, K]: max(1, (top − second) / 4). */
+export function autoTemperature(logits: ArrayLike<number>, rows: number, cols: number): number[] {
+  return Array.from({ length: rows }, (_, r) => {
+    const l = Array.from({ length: cols }, (_, k) => logits[r * cols + k]!).sort((a, b) => b - a);
+    return Math.max(1, ((l[0] ?? 0) - (l[1] ?? 0)) / 4);
+  });
+}
+
+/** T per image of a batch for `config.temperature` (1s without one). */
+export function attackTemperatures(classify: (x: tf.Tensor) => tf.Tensor2D, x: tf.Tensor4D, temperature: AttackConfig['temperature']): number[] {
+  const b = x.shape[0];
+  if (temperature === undefined) return new Array<number>(b).fill(1);
+  if (temperature === 'auto') {
+    return scoped(() => {
+      const l = classify(x);
+      return autoTemperature(l.dataSync(), l.shape[0], l.shape[1]);
+    });
+  }
+  if (!(temperature > 0) || !Number.isFinite(temperature)) throw new Error(`attack temperature must be a positive number or 'auto', got ${temperature}`);
+  return new Array<number>(b).fill(temperature);
 }
 
 /** Mean softmax cross-entropy of logits against integer labels. */
@@ -72,7 +104,11 @@ export function attackImages(classify: (x: tf.Tensor) => tf.Tensor2D, x: tf.Tens
   const targeted = config.target !== undefined;
   const labels = targeted ? new Array<number>(x.shape[0]).fill(config.target!) : predict(classify, x);
   const direction = targeted ? -1 : 1;
-  const lossGrad = tf.grad((input: tf.Tensor) => crossEntropy(classify(input), labels));
+  const temperatures = attackTemperatures(classify, x, config.temperature);
+  const scaled = temperatures.every((t) => t === 1)
+    ? classify
+    : (input: tf.Tensor) => tf.tidy(() => tf.div(classify(input), tf.tensor2d(temperatures, [temperatures.length, 1])) as tf.Tensor2D);
+  const lossGrad = tf.grad((input: tf.Tensor) => crossEntropy(scaled(input), labels));
   const step = (current: tf.Tensor4D, size: number): tf.Tensor4D => tf.tidy(() => {
     const g = lossGrad(current);
     const moved = tf.add(current, tf.mul(direction * size, tf.sign(g)));
@@ -118,6 +154,8 @@ export interface AttackVisualization {
   adversarial: ImageArray;
   random: ImageArray;
   predictions: PredictionSet;
+  /** Per input: the logit temperature T of the attack's loss (1 without `temperature`). */
+  temperatures: number[];
   /** Per layer: D(t⁻¹(v|Φ(x))), D(t⁻¹(v|Φ(x_adv))), D(t⁻¹(v|Φ(x_rand))) with v = t(E(x)|Φ(x)). */
   layers: { layer: string; clean: ImageArray; adversarial: ImageArray; random: ImageArray }[];
 }
@@ -133,11 +171,12 @@ export function attackVisualization(ctx: AnalysisContext, options: AttackVisuali
   const { count = 4, seed = 0, onProgress } = options;
   const rng = new Random(seed);
   const indices = options.indices ?? pickIndices(ctx.data.shape[0], count, rng);
-  const config: AttackConfig = { kind: options.kind ?? 'fgsm', epsilon: options.epsilon ?? 0.02, steps: options.steps, stepSize: options.stepSize, target: options.target, randomStart: options.randomStart };
+  const config: AttackConfig = { kind: options.kind ?? 'fgsm', epsilon: options.epsilon ?? 0.02, steps: options.steps, stepSize: options.stepSize, target: options.target, randomStart: options.randomStart, temperature: options.temperature };
   const layers = selectLayers(ctx, options.layers);
   const vr = ctx.data.valueRange;
   return scoped(() => {
     const x = imagesTensor(ctx.data, indices);
+    const temperatures = attackTemperatures(classify, x, config.temperature);
     const xAdv = attackImages(classify, x, vr, config, rng);
     const xRand = attackImages(classify, x, vr, { ...config, kind: 'random' }, rng);
     const zbar = encodeMean(ctx.ae, x);
@@ -155,6 +194,7 @@ export function attackVisualization(ctx: AnalysisContext, options: AttackVisuali
       adversarial: toImageArray(xAdv, vr),
       random: toImageArray(xRand, vr),
       predictions: { clean: predict(classify, x), adversarial: predict(classify, xAdv), random: predict(classify, xRand) },
+      temperatures,
       layers: out,
     };
   });
@@ -206,7 +246,7 @@ export function attackStatistics(ctx: AnalysisContext, options: AttackStatistics
   const { count = 64, seed = 0, batchSize = 32, onProgress } = options;
   const rng = new Random(seed);
   const indices = options.indices ?? pickIndices(ctx.data.shape[0], count, rng);
-  const config: AttackConfig = { kind: options.kind ?? 'fgsm', epsilon: options.epsilon ?? 0.02, steps: options.steps, stepSize: options.stepSize, target: options.target, randomStart: options.randomStart };
+  const config: AttackConfig = { kind: options.kind ?? 'fgsm', epsilon: options.epsilon ?? 0.02, steps: options.steps, stepSize: options.stepSize, target: options.target, randomStart: options.randomStart, temperature: options.temperature };
   const layers = selectLayers(ctx, options.layers);
   const vr = ctx.data.valueRange;
   const dataZbar = dataVariances(ctx, pickIndices(ctx.data.shape[0], Math.max(indices.length, 256), rng)).zbar;

@@ -7,19 +7,21 @@
  * | invariances.ts | 1 samples of a layer's invariances; 2 invariance per layer | Fig. 3 |
  * | semantic-sensitivity.ts | 3 how much of each semantic factor z fixes | §3.2 |
  * | training-dynamics.ts | 4 the same per training checkpoint, with accuracy | Fig. 4 |
+ * | snapshot-curves.ts | 4 accuracy and factor-swap reactions per checkpoint | Fig. 4 |
  * | attacks.ts | 5 FGSM / PGD made visible, per layer | Fig. 5 |
  * | semantic-modification.ts | 6 factor swaps and the model's sensitivity to them | Fig. 7, Eq. 7 |
  * | mixing.ts | 7 D(t⁻¹(v₁|z₂)) | demo |
  * | compare-models.ts | 8 two models on the same inputs | Fig. 6 |
  * | baselines.ts, fid.ts, table1.ts | 9 D&B, M&V, Fréchet distance | Table 1, Fig. 2 |
  *
- * Browser-safe (tfjs only). Figures and files: src/figures/, src/cli/analysis-commands.ts.
+ * Browser-safe (tfjs only). Figures and files: src/figures/, src/figures/analysis-figures.ts (renderers; the CLI writes their artefacts).
  */
 export * from './context.ts';
 export * from './stats.ts';
 export * from './invariances.ts';
 export * from './semantic-sensitivity.ts';
 export * from './training-dynamics.ts';
+export * from './snapshot-curves.ts';
 export * from './attacks.ts';
 export * from './semantic-modification.ts';
 export * from './mixing.ts';

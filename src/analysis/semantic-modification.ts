@@ -145,3 +145,68 @@ export function semanticModification(ctx: AnalysisContext, options: SemanticModi
   });
   return { indices: shown, ...head, factors: results, reconstructionDistance: recDist, output };
 }
+
+export interface FactorWalkOptions {
+  /** Dataset index of the input x. */
+  index: number;
+  /** The factor to move (not the residual). */
+  factor: string;
+  /** 'towards': along e(E(x'))_F − e(E(x))_F to the partner x' (the swap at amount 1); 'random': along a seeded N(0, I) direction. */
+  mode: 'towards' | 'random';
+  /** Dataset index of the partner x' (mode 'towards'; ignored otherwise). */
+  partner: number;
+  /** How far to go: α runs from 0 to `amount` (1 reaches the partner's factor). */
+  amount: number;
+  /** Points of the walk, α = amount·k/(steps − 1). Default 7. */
+  steps?: number;
+  /** Seed of the random direction. Default 0. */
+  seed?: number;
+}
+
+export interface FactorWalkResult {
+  factor: string;
+  alphas: number[];
+  input: ImageArray;
+  reconstruction: ImageArray;
+  partner: ImageArray;
+  /** D(e⁻¹(ê)) with ê_F = e(E(x))_F + α·direction, the other factors of x unchanged: [steps, H, W, C]. */
+  walk: ImageArray;
+}
+
+/**
+ * The factor walk beside the factor swap (Eq. 7 generalised): move one factor of x continuously,
+ * towards another image's or along a random direction, and decode. At α = 1 towards x' it is
+ * the swap of `semanticModification`. The explorer's "Semantic edits" mode shows it.
+ *
+ * @example
+ *   const w = factorWalk(ctx, { index: 0, partner: 5, factor: 'color', mode: 'towards', amount: 1 });
+ *   w.walk.shape;   // [7, 32, 32, 3]
+ */
+export function factorWalk(ctx: AnalysisContext, options: FactorWalkOptions): FactorWalkResult {
+  const e = requireSemantic(ctx, 'factorWalk');
+  const { factor, mode, amount, steps = 7, seed = 0 } = options;
+  const k = e.factorNames.indexOf(factor);
+  if (k < 0 || k === e.factorNames.length - 1) throw new Error(`unknown factor '${factor}' (factors: ${e.factorNames.slice(0, -1).join(', ')})`);
+  if (!Number.isFinite(amount)) throw new Error(`factorWalk: the amount must be a number, got ${amount}`);
+  if (!Number.isInteger(steps) || steps < 2) throw new Error(`factorWalk: steps must be an integer ≥ 2, got ${steps}`);
+  const alphas = Array.from({ length: steps }, (_, i) => (amount * i) / (steps - 1));
+  const vr = ctx.data.valueRange;
+  return scoped(() => {
+    const x = imagesTensor(ctx.data, [options.index]);
+    const xp = imagesTensor(ctx.data, [options.partner]);
+    const fx = e.encode(encodeMean(ctx.ae, x));
+    const own = fx[factor]!;
+    const direction = mode === 'towards'
+      ? tf.sub(e.encode(encodeMean(ctx.ae, xp))[factor]!, own)
+      : new Random(seed).normalTensor([1, e.factorSizes[k]!]);
+    const walked = tf.add(tf.tile(own, [steps, 1]), tf.mul(tf.tensor2d(alphas, [steps, 1]), direction)) as tf.Tensor2D;
+    const factors = Object.fromEntries(e.factorNames.map((name) => [name, name === factor ? walked : (tf.tile(fx[name]!, [steps, 1]) as tf.Tensor2D)]));
+    return {
+      factor, alphas,
+      input: toImageArray(x, vr),
+      reconstruction: toImageArray(ctx.ae.decode(encodeMean(ctx.ae, x)), vr),
+      partner: toImageArray(xp, vr),
+      walk: toImageArray(ctx.ae.decode(e.decode(factors)), vr),
+    };
+  });
+}

@@ -17,7 +17,7 @@ import {
   encodeMean, forChunks, imagesTensor, pickIndices, requireSemantic, sampleZbar, scoped, selectLayers,
 } from './context.ts';
 import type { ProgressListener } from '../runs/progress.ts';
-import { columnVariances, groupVariances, mean } from './stats.ts';
+import { columnVariances, groupVariances } from './stats.ts';
 
 export interface FactorSensitivity {
   /** mean_x mean_d Var_v ẑ_F,d: the factor's variance over samples. */
@@ -134,9 +134,4 @@ export function semanticSensitivity(ctx: AnalysisContext, options: SemanticSensi
     return { layer: layer.name, factors: toSensitivities(within, dataVariance) };
   });
   return { factorNames: [...e.factorNames], dataVariance, layers: out, inputs: indices.length, samples: n };
-}
-
-/** Mean of a factor's sensitivity over layers (for summaries). */
-export function meanSensitivity(result: SemanticSensitivityResult, factor: string): number {
-  return mean(result.layers.map((l) => l.factors[factor]!.sensitivity));
 }

@@ -5,15 +5,22 @@
  */
 import { Command } from 'commander';
 import { initEngine } from '../engine/index.ts';
-import { loadAnalysis, type LoadedAnalysis } from '../pipeline/analysis-loader.ts';
+import { loadAnalysis, type AnalysisLoadOptions, type LoadedAnalysis } from '../pipeline/analysis-loader.ts';
+import { DEFAULT_ZOO } from '../pipeline/zoo-source.ts';
 import {
-  attackCommand, dynamicsCommand, invarianceCommand, mixCommand, modifyCommand, samplesCommand, semanticCommand,
-} from './analysis-commands.ts';
+  attackFigures, dynamicsFigures, invarianceFigures, mixFigures, modifyFigures, sampleFigures, semanticFigures, type Artefact,
+} from '../figures/analysis-figures.ts';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../runs/atomic-file.ts';
 import { createProgressBar } from './progress-bar.ts';
 import { withNotesPrinted } from './notes.ts';
 import { intOption as int, numberOption as num } from './option-values.ts';
 
-const DEFAULT_SOURCE = 'zoo/colormnist';
+const DEFAULT_SOURCE = DEFAULT_ZOO;
+
+/** What a command loads besides the AE and the model: its layers' t's, e, the snapshots. */
+export type Needs = Pick<AnalysisLoadOptions, 'layers' | 'semantic' | 'checkpoints'>;
 
 interface Common {
   out?: string;
@@ -27,27 +34,53 @@ function list(value: string | undefined): string[] | undefined {
   return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
 }
 
+/** Writes a figure function's artefacts into `out` (created if missing); returns their paths. */
+export function writeArtefacts(out: string, artefacts: readonly Artefact[]): string[] {
+  mkdirSync(out, { recursive: true });
+  return artefacts.map((a) => {
+    const path = join(out, a.name);
+    writeFileAtomic(path, a.bytes);
+    return path;
+  });
+}
+
 /**
  * Parses the command's own options (`parse`, so a bad value fails before ~10–25 s of loading),
- * loads the analysis, runs it and prints what it wrote.
+ * loads what the command needs, runs it, writes its artefacts and prints the numbers.
  */
 async function withAnalysis<P>(
-  sources: string[], options: Common, name: string, parse: () => P,
-  run: (loaded: LoadedAnalysis, parsed: P, common: { out: string; seed: number; onProgress: ReturnType<typeof createProgressBar> }) => Promise<{ files: string[]; numbers: unknown }>,
+  sources: string[], options: Common, name: string, needs: Needs, parse: () => P,
+  run: (loaded: LoadedAnalysis, parsed: P, common: { seed: number; onProgress: ReturnType<typeof createProgressBar> }) => Promise<{ artefacts: Artefact[]; numbers: unknown }>,
 ): Promise<void> {
   const images = int(options.images, '--images', 1, 1_000_000);
   const seed = int(options.seed, '--seed', 0, 2 ** 31 - 1);
   const parsed = parse();
   await initEngine({ backend: options.backend });
-  const loaded = await withNotesPrinted(() => loadAnalysis(sources.length ? sources : [DEFAULT_SOURCE], { images, iin: options.iin }));
+  const loaded = await withNotesPrinted(() => loadAnalysis(sources.length ? sources : [DEFAULT_SOURCE], { images, iin: options.iin, ...needs }));
   try {
-    const result = await run(loaded, parsed, { out: options.out ?? `analysis/${name}`, seed, onProgress: createProgressBar() });
-    process.stderr.write(`wrote ${result.files.join(', ')}\n`);
+    const result = await run(loaded, parsed, { seed, onProgress: createProgressBar() });
+    const files = writeArtefacts(options.out ?? `analysis/${name}`, result.artefacts);
+    process.stderr.write(`wrote ${files.join(', ')}\n`);
     process.stdout.write(`${JSON.stringify(result.numbers)}\n`);
   } finally {
     loaded.dispose();
   }
 }
+
+/**
+ * What each command loads (from a zoo folder nothing else is read): sample and mix one t,
+ * invariance and attack the t's of their layers, semantic those and e, modify e, dynamics e and
+ * the snapshots with their t's.
+ */
+export const COMMAND_NEEDS = {
+  sample: (o: { layer: string }): Needs => ({ layers: [o.layer], semantic: false, checkpoints: false }),
+  mix: (o: { layer: string }): Needs => ({ layers: [o.layer], semantic: false, checkpoints: false }),
+  invariance: (o: { layers?: string }): Needs => ({ layers: list(o.layers), semantic: false, checkpoints: false }),
+  attack: (o: { layers?: string }): Needs => ({ layers: list(o.layers), semantic: false, checkpoints: false }),
+  semantic: (o: { layers?: string }): Needs => ({ layers: list(o.layers), checkpoints: false }),
+  modify: (): Needs => ({ layers: [], checkpoints: false }),
+  dynamics: (): Needs => ({ layers: [] }),
+};
 
 function common(command: Command): Command {
   return command
@@ -65,37 +98,37 @@ export function registerAnalysisCommands(program: Command): void {
     .requiredOption('-l, --layer <name>', 'the analysed layer')
     .option('--count <n>', 'inputs', '4')
     .option('-n, --samples <n>', 'samples per input', '8')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'sample',
+    .action((sources: string[], o) => withAnalysis(sources, o, 'sample', COMMAND_NEEDS.sample(o),
       () => ({ layer: o.layer as string, count: int(o.count, '--count', 1), samples: int(o.samples, '--samples', 2) }),
-      ({ context }, p, c) => samplesCommand(context, { ...p, ...c })));
+      ({ context }, p, c) => sampleFigures(context, { ...p, ...c })));
 
   common(program.command('invariance')
     .description('Invariance per layer (Fig. 3 right): variance over samples in image and z̄ space, across depth.'))
     .option('--layers <a,b>', 'layers (default: all analysed)')
     .option('--inputs <n>', 'inputs averaged over', '64')
     .option('-n, --samples <n>', 'samples per input', '16')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'invariance',
+    .action((sources: string[], o) => withAnalysis(sources, o, 'invariance', COMMAND_NEEDS.invariance(o),
       () => ({ layers: list(o.layers), inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2) }),
-      ({ context }, p, c) => invarianceCommand(context, { ...p, ...c })));
+      ({ context }, p, c) => invarianceFigures(context, { ...p, ...c })));
 
   common(program.command('semantic')
     .description('Semantic sensitivity per layer and factor (t and e composed).'))
     .option('--layers <a,b>', 'layers (default: all analysed)')
     .option('--inputs <n>', 'inputs averaged over', '64')
     .option('-n, --samples <n>', 'samples per input', '16')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'semantic',
+    .action((sources: string[], o) => withAnalysis(sources, o, 'semantic', COMMAND_NEEDS.semantic(o),
       () => ({ layers: list(o.layers), inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2) }),
-      ({ context }, p, c) => semanticCommand(context, { ...p, ...c })));
+      ({ context }, p, c) => semanticFigures(context, { ...p, ...c })));
 
   common(program.command('dynamics')
     .description('Training dynamics (Fig. 4): semantic sensitivity of every classifier snapshot with its accuracy (needs a zoo with dynamics).'))
     .option('--inputs <n>', 'inputs averaged over', '32')
     .option('-n, --samples <n>', 'samples per input', '16')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'dynamics',
+    .action((sources: string[], o) => withAnalysis(sources, o, 'dynamics', COMMAND_NEEDS.dynamics(),
       () => ({ inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2) }),
       ({ context, checkpoints }, p, c) => {
         if (checkpoints.length === 0) throw new Error('dynamics needs classifier snapshots with a t each (a zoo folder made by inntrospect reproduce)');
-        return dynamicsCommand(context, checkpoints, { ...p, ...c });
+        return dynamicsFigures(context, checkpoints, { ...p, ...c });
       }));
 
   common(program.command('attack')
@@ -106,7 +139,7 @@ export function registerAnalysisCommands(program: Command): void {
     .option('--target <class>', 'targeted attack towards this class')
     .option('--layers <a,b>', 'layers (default: all analysed)')
     .option('--count <n>', 'images in the statistics', '64')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'attack',
+    .action((sources: string[], o) => withAnalysis(sources, o, 'attack', COMMAND_NEEDS.attack(o),
       () => {
         if (o.kind !== 'fgsm' && o.kind !== 'pgd') throw new Error(`--kind must be fgsm or pgd, got '${o.kind}'`);
         return {
@@ -114,21 +147,21 @@ export function registerAnalysisCommands(program: Command): void {
           target: o.target === undefined ? undefined : int(o.target, '--target'), layers: list(o.layers), count: int(o.count, '--count', 1),
         };
       },
-      ({ context }, p, c) => attackCommand(context, { ...p, ...c })));
+      ({ context }, p, c) => attackFigures(context, { ...p, ...c })));
 
   common(program.command('modify')
     .description('Semantic modifications (Fig. 7): swap a factor from another image, decode, and the model\'s sensitivity per factor.'))
     .option('--factors <a,b>', 'factors (default: all but the residual)')
     .option('--count <n>', 'test images averaged over', '256')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'modify',
+    .action((sources: string[], o) => withAnalysis(sources, o, 'modify', COMMAND_NEEDS.modify(),
       () => ({ factors: list(o.factors), count: int(o.count, '--count', 1) }),
-      ({ context }, p, c) => modifyCommand(context, { ...p, ...c })));
+      ({ context }, p, c) => modifyFigures(context, { ...p, ...c })));
 
   common(program.command('mix')
     .description('Image mixing: D(t⁻¹(v₁|z₂)), z of one image with v of another.'))
     .requiredOption('-l, --layer <name>', 'the analysed layer')
     .option('--count <n>', 'images per side', '6')
-    .action((sources: string[], o) => withAnalysis(sources, o, 'mix',
+    .action((sources: string[], o) => withAnalysis(sources, o, 'mix', COMMAND_NEEDS.mix(o),
       () => ({ layer: o.layer as string, count: int(o.count, '--count', 1) }),
-      ({ context }, p, c) => mixCommand(context, { ...p, ...c })));
+      ({ context }, p, c) => mixFigures(context, { ...p, ...c })));
 }

@@ -7,7 +7,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { DEFAULT_BUILD_DIR, ensureExplorerBuilt } from '../explorer/build.ts';
+import { explorerBundle } from '../explorer/build.ts';
+import { DEFAULT_ZOO, resolveSourcePath } from '../pipeline/zoo-source.ts';
 import { colorMnistTestSet, dataTestSet, remoteHostNames, startExplorerServer } from '../explorer/server.ts';
 import { virtualZooFromRuns, type VirtualZoo } from '../explorer/run-sources.ts';
 import { withNotesPrinted } from './notes.ts';
@@ -49,10 +50,10 @@ export async function exploreCommand(sources: string[] | undefined, options: Exp
   if (!Number.isInteger(count) || count < 2 || count > 10000) throw new Error(`--test-images must be an integer 2…10000, got '${options.testImages}'`);
   const host = options.host ?? '127.0.0.1';
   remoteHostNames(host, options.allowRemote === true, options.allowedHost ?? []);
-  const given = sources && sources.length > 0 ? sources : ['zoo/colormnist'];
+  const given = (sources && sources.length > 0 ? sources : [DEFAULT_ZOO]).map(resolveSourcePath);
   const single = resolve(given[0]!);
   let source: { modelDir: string } | { runs: VirtualZoo };
-  if (given.length === 1 && single === resolve('zoo/colormnist') && !existsSync(single)) {
+  if (given.length === 1 && single === resolve(DEFAULT_ZOO) && !existsSync(single)) {
     throw new Error(`the shipped zoo ${single} is missing; make it with 'inntrospect reproduce colormnist' (or 'inntrospect reproduce colormnist --preset tiny --out /tmp/zoo-tiny' in a minute), or give a zoo folder or run folders`);
   }
   if (given.length === 1 && existsSync(join(single, 'manifest.json'))) {
@@ -65,8 +66,8 @@ export async function exploreCommand(sources: string[] | undefined, options: Exp
     }
     source = { runs: await virtualZooFromRuns(given) };
   }
-  const build = await ensureExplorerBuilt(DEFAULT_BUILD_DIR, options.rebuild === true);
-  process.stdout.write(build.rebuilt ? `built the explorer (${build.reason}) in ${(build.millis / 1000).toFixed(1)} s → ${build.dir}\n` : `explorer bundle up to date (${build.dir})\n`);
+  const build = await explorerBundle(options.rebuild === true);
+  process.stdout.write(build.rebuilt ? `built the explorer (${build.reason}) in ${(build.millis / 1000).toFixed(1)} s → ${build.dir}\n` : `explorer bundle ${build.reason} (${build.dir})\n`);
   const server = await startExplorerServer({ ...source, buildDir: build.dir, port, host, allowRemote: options.allowRemote === true, allowedHosts: options.allowedHost ?? [], testSet: 'runs' in source ? await withNotesPrinted(() => dataTestSet(source.runs.data, count)) : await colorMnistTestSet(count) });
   const what = 'modelDir' in source ? source.modelDir : `${source.runs.manifest.description} (${source.runs.files.size} model files)`;
   process.stdout.write(`serving ${what}\nexplorer: ${server.url}\n`);

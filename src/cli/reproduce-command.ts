@@ -1,6 +1,6 @@
 /** `inntrospect reproduce colormnist`: retrain the shipped pipeline from scratch and rewrite the zoo. */
 import { availableBackends, initEngine } from '../engine/index.ts';
-import { reproduceColorMnist, zooOwnFiles } from '../zoo/reproduce.ts';
+import { reproduceColorMnist, zooOwnFiles } from '../pipeline/reproduce.ts';
 import { checkOutputFolder } from '../runs/output-folder.ts';
 import { createProgressBar } from './progress-bar.ts';
 

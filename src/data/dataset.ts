@@ -128,3 +128,50 @@ export function rawToDataset(raw: RawImages, valueRange: ValueRange = [-1, 1]): 
     valueRange,
   };
 }
+
+/**
+ * `count` indices spread over the labels: a seeded shuffle within each label, then one of each
+ * label in turn (unlabelled images, -1, form one more group), so a folder sorted by class still
+ * shows every class. Fewer than `count` only when there are fewer images.
+ *
+ * @example
+ *   spreadOverLabels(Int32Array.from([0, 0, 0, 1, 1, 1]), 4, 0);   // two of each label, e.g. [2, 4, 0, 5]
+ */
+export function spreadOverLabels(labels: ArrayLike<number>, count: number, seed: number): number[] {
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i]!;
+    if (!groups.has(l)) groups.set(l, []);
+    groups.get(l)!.push(i);
+  }
+  // Seeded Fisher–Yates per group (xorshift32, so this stays independent of the engine).
+  let state = (seed >>> 0) || 0x9e3779b9;
+  const next = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4294967296;
+  };
+  const lists = [...groups.keys()].sort((a, b) => a - b).map((k) => {
+    const g = groups.get(k)!;
+    for (let i = g.length - 1; i > 0; i--) {
+      const j = Math.floor(next() * (i + 1));
+      [g[i], g[j]] = [g[j]!, g[i]!];
+    }
+    return g;
+  });
+  const out: number[] = [];
+  for (let round = 0; out.length < Math.min(count, labels.length); round++) {
+    for (const g of lists) if (round < g.length && out.length < count) out.push(g[round]!);
+  }
+  return out;
+}
+
+/** The images at `indices`, in that order, as a dataset of their own. */
+export function subsetImages(ds: ImageDataset, indices: readonly number[]): ImageDataset {
+  const [, h, w, c] = ds.shape;
+  const size = h * w * c;
+  const images = new Float32Array(indices.length * size);
+  indices.forEach((idx, k) => images.set(ds.images.subarray(idx * size, (idx + 1) * size), k * size));
+  return { ...ds, images, shape: [indices.length, h, w, c], labels: Int32Array.from(indices, (i) => ds.labels[i]!) };
+}

@@ -52,6 +52,24 @@ export function staleReason(dir: string): string | null {
   return null;
 }
 
+/** The bundle `npm run build` puts into the package (dist/explorer-page/). */
+export const PREBUILT_DIR = join(REPO_ROOT, 'dist', 'explorer-page');
+
+/**
+ * The explorer bundle to serve: in a checkout (src/explorer/ present) built if its sources
+ * changed; in an installed package the prebuilt one, so no devDependency (esbuild) is needed.
+ *
+ * @example
+ *   const { dir } = await explorerBundle();
+ */
+export async function explorerBundle(force = false): Promise<BuildResult> {
+  if (existsSync(join(SOURCE_DIR, 'page.ts'))) return ensureExplorerBuilt(DEFAULT_BUILD_DIR, force);
+  for (const f of ['app.js', 'worker.js', ...STATIC_FILES]) {
+    if (!existsSync(join(PREBUILT_DIR, f))) throw new Error(`the package's prebuilt explorer is incomplete (${join(PREBUILT_DIR, f)} is missing); reinstall inntrospect`);
+  }
+  return { dir: PREBUILT_DIR, rebuilt: false, reason: 'prebuilt in the package', millis: 0 };
+}
+
 /**
  * Builds the explorer if needed.
  *

@@ -112,15 +112,15 @@ function fmt(x: number): string {
 // ---------------------------------------------------------------------------------------------
 
 export function representationsMode(app: App): Mode {
-  const p = panel('represent', 'What a layer keeps and what it discards: for the input x and its representation z = Φ(x) at the chosen layer, samples x̄ = D(t⁻¹(v|z)) with v ~ N(0, I). What all samples share is what z keeps; what varies is what the layer is invariant to.');
+  const p = panel('sample', 'What a layer keeps and what it discards: for the input x and its representation z = Φ(x) at the chosen layer, samples x̄ = D(t⁻¹(v|z)) with v ~ N(0, I). What all samples share is what z keeps; what varies is what the layer is invariant to.');
   const layers = app.init.layers;
   const layer = select('layer', layers, layers.includes('z') ? 'z' : layers[layers.length - 1]);
   const samples = numberInput('samples', 2, 32, 1, 8);
   const resample = el('button', { type: 'button', 'data-testid': 'resample' }, 'Resample');
   p.controls.append(labelled('layer', layer), labelled('samples', samples), resample);
   let seed = 1;
-  const run = runner(app, 'represent', p.status, () => missing(app, { ae: true, classifier: true, layers: true }) ?? ({
-    type: 'represent', image: refCopy(app.a()), layer: layer.value, samples: Math.max(2, Math.min(32, Math.round(Number(samples.value) || 8))), seed,
+  const run = runner(app, 'sample', p.status, () => missing(app, { ae: true, classifier: true, layers: true }) ?? ({
+    type: 'sample', image: refCopy(app.a()), layer: layer.value, samples: Math.max(2, Math.min(32, Math.round(Number(samples.value) || 8))), seed,
   }), (r) => {
     const n = r.samples.shape[0];
     const sampleFigures = Array.from({ length: n }, (_, k) => figure(imageCanvas(r.samples, k), `x̄${k + 1}`, `cos(Φ(x̄), z) = ${fmt(r.reencoding.perSample[k] ?? NaN)}`));
@@ -146,7 +146,7 @@ export function representationsMode(app: App): Mode {
   });
   layer.addEventListener('change', () => run.trigger());
   samples.addEventListener('change', () => run.trigger());
-  return { id: 'represent', title: 'Representations', panel: p.root, refresh: () => run.trigger() };
+  return { id: 'sample', title: 'Samples', panel: p.root, refresh: () => run.trigger() };
 }
 
 // ---------------------------------------------------------------------------------------------

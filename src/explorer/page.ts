@@ -89,9 +89,10 @@ function modelList(init: InitResult): HTMLElement {
   const failed = init.models.filter((m) => !m.ok);
   const list = el('ul', { class: 'models' });
   for (const m of init.models) {
-    list.append(el('li', { class: m.ok ? 'ok' : 'failed' }, `${m.ok ? '✓' : '✗'} ${m.role} — ${m.file}${m.ok ? ` (${m.millis} ms)` : `: ${m.error}`}${m.note ? ` — note: ${m.note}` : ''}`));
+    if (m.absent) list.append(el('li', { class: 'absent' }, `– ${m.role}: not in these sources${m.note ? ` (${m.note})` : ''}`));
+    else list.append(el('li', { class: m.ok ? 'ok' : 'failed' }, `${m.ok ? '✓' : '✗'} ${m.role} — ${m.file}${m.ok ? ` (${m.millis} ms)` : `: ${m.error}`}${m.note ? ` — note: ${m.note}` : ''}`));
   }
-  const box = el('details', { class: failed.length > 0 ? 'model-list has-errors' : 'model-list', 'data-testid': 'models' }, el('summary', {}, failed.length > 0 ? `${failed.length} model file(s) failed to load — details` : `${init.models.length} model files loaded and verified against manifest.json`), list);
+  const box = el('details', { class: failed.length > 0 ? 'model-list has-errors' : 'model-list', 'data-testid': 'models' }, el('summary', {}, failed.length > 0 ? `${failed.length} model file(s) failed to load — details` : `${init.models.filter((m) => !m.absent).length} model files loaded and verified against manifest.json`), list);
   if (failed.length > 0) box.open = true;
   return box;
 }

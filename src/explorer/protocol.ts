@@ -23,7 +23,7 @@ export interface Prediction {
 
 export type Request =
   | { type: 'init'; backend: string }
-  | { type: 'represent'; image: ImageRef; layer: string; samples: number; seed: number }
+  | { type: 'sample'; image: ImageRef; layer: string; samples: number; seed: number }
   | { type: 'attack'; image: ImageRef; kind: 'fgsm' | 'pgd'; epsilon: number; steps: number; seed: number }
   | { type: 'mix'; a: ImageRef; b: ImageRef; layer: string }
   | { type: 'edit'; image: ImageRef; partner: ImageRef; factor: string; mode: 'towards' | 'random'; amount: number; seed: number }
@@ -39,9 +39,11 @@ export interface ModelStatus {
   file: string;
   ok: boolean;
   error?: string;
-  /** An assumption made while loading (e.g. a model without a card's value range). */
+  /** An assumption made while loading (e.g. a model without a card's value range), or why an absent part is absent. */
   note?: string;
   millis?: number;
+  /** An optional part the sources do not have (no semantic INN): shown quietly, not as a failure. */
+  absent?: boolean;
 }
 
 export interface InitResult {
@@ -73,7 +75,7 @@ export interface InitResult {
   fatal: string | null;
 }
 
-export interface RepresentResult {
+export interface SampleResult {
   layer: string;
   input: Images;
   reconstruction: Images;
@@ -163,7 +165,7 @@ export interface DynamicsShowResult {
 
 export interface ResultOf {
   init: InitResult;
-  represent: RepresentResult;
+  sample: SampleResult;
   attack: AttackResult;
   mix: MixResult;
   edit: EditResult;

@@ -2,6 +2,7 @@
  * Drawing for the explorer page: images to canvases (pixelated, [-1, 1] → 0…255), a heat map
  * for variance maps, SVG line charts and probability bars. DOM only, no tfjs.
  */
+import { heatColor } from '../figures/tiles.ts';
 import type { Images, Prediction } from './protocol.ts';
 
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
@@ -30,18 +31,7 @@ export function imageCanvas(images: Images, index: number, range: [number, numbe
   return canvas;
 }
 
-/** Colour ramp for heat maps (dark blue → teal → yellow), t in [0, 1]. */
-export function heatColor(t: number): [number, number, number] {
-  const stops: [number, number, number][] = [[13, 8, 64], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
-  const x = Math.max(0, Math.min(1, t)) * (stops.length - 1);
-  const i = Math.min(stops.length - 2, Math.floor(x));
-  const f = x - i;
-  const a = stops[i]!;
-  const b = stops[i + 1]!;
-  return [0, 1, 2].map((k) => Math.round(a[k]! + f * (b[k]! - a[k]!))) as [number, number, number];
-}
-
-/** A canvas with a [h·w] map drawn on the heat ramp, 0 … max. */
+/** A canvas with a [h·w] map drawn on the heat ramp, 0 … max: the figures' colour map (src/figures/tiles.ts), so the page and the PNGs agree. */
 export function heatCanvas(values: Float32Array, [h, w]: [number, number], max: number): HTMLCanvasElement {
   const canvas = el('canvas', { width: String(w), height: String(h), class: 'img' });
   const ctx = canvas.getContext('2d')!;

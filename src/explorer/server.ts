@@ -283,10 +283,16 @@ export async function startExplorerServer(options: ExplorerServerOptions): Promi
  */
 export async function dataTestSet(data: DataConfig, count: number): Promise<() => Uint8Array> {
   const { analysisImages } = await import('../pipeline/analysis-loader.ts');
+  const { spreadOverLabels, subsetImages } = await import('../data/dataset.ts');
+  if (data.dataset === 'folder') {
+    // A folder is often sorted by class: show a seeded sample spread over its labels, not the first files.
+    const all = await analysisImages({ ...data, limit: 0 }, 0);
+    const ds = subsetImages(all, spreadOverLabels(all.labels, count, 0));
+    const what = `image folder ${data.folder}, ${ds.shape[0]} of ${all.shape[0]} images spread over ${new Set(ds.labels).size} label(s) (seed 0) at ${ds.shape[1]}×${ds.shape[2]}`;
+    return () => encodeTestSet(ds, count, what);
+  }
   const ds = await analysisImages(data, count);
-  const what = data.dataset === 'folder'
-    ? `image folder ${data.folder}, first ${Math.min(count, ds.shape[0])} images (sorted by path) at ${ds.shape[1]}×${ds.shape[2]}`
-    : `${data.dataset} test split, first ${Math.min(count, ds.shape[0])} images at ${ds.shape[1]}×${ds.shape[2]}`;
+  const what = `${data.dataset} test split, first ${Math.min(count, ds.shape[0])} images at ${ds.shape[1]}×${ds.shape[2]}`;
   return () => encodeTestSet(ds, count, what);
 }
 

@@ -17,7 +17,7 @@ import {
   modelUnderStudyFromGraph, modelUnderStudyFromSplittable, type ModelCard, type ModelUnderStudy,
 } from '../models/model-under-study.ts';
 import { openOnnxModel } from '../models/onnx/onnx-model.ts';
-import type { ExternalModelEntry } from './manifest.ts';
+import type { ExternalModelEntry } from '../zoo/pipeline-manifest.ts';
 
 export interface StudiedModel {
   /** For titles. */

@@ -4,7 +4,9 @@
  * sampling so that 32-pixel images stay sharp. Text is drawn by compositing an SVG overlay.
  */
 import sharp from 'sharp';
-import type { Tile } from './tiles.ts';
+import { tileFromImage, type Tile } from './tiles.ts';
+import type { ImageArray } from '../analysis/context.ts';
+import type { ValueRange } from '../data/dataset.ts';
 
 export interface GridOptions {
   /** Integer enlargement of every tile. Default 3. */
@@ -85,4 +87,23 @@ export async function imageGridPng(rows: readonly (readonly (Tile | null)[])[], 
     img = img.composite([{ input: Buffer.from(svg), top: 0, left: 0 }]);
   }
   return img.png().toBuffer();
+}
+
+/**
+ * Rows of images (each a Float32Array of [n, h, w, c] in `valueRange`) as a plain grid without
+ * labels: the training jobs' sample sheets (reconstructions, samples, factor swaps).
+ *
+ * @example
+ *   const png = await gridPng([inputs, reconstructions], [8, 32, 32, 3]);
+ */
+export async function gridPng(rows: Float32Array[], tileShape: [number, number, number, number], options: { valueRange?: ValueRange; gap?: number } = {}): Promise<Uint8Array> {
+  const [n, h, w, c] = tileShape;
+  if (c !== 1 && c !== 3) throw new Error(`gridPng: images must have 1 or 3 channels, got ${c}`);
+  const valueRange = options.valueRange ?? [-1, 1];
+  const tiles = rows.map((data, r) => {
+    if (data.length !== n * h * w * c) throw new Error(`gridPng: row ${r} has ${data.length} values, expected ${n}×${h}×${w}×${c}`);
+    const images: ImageArray = { data, shape: tileShape, valueRange };
+    return Array.from({ length: n }, (_, i) => tileFromImage(images, i));
+  });
+  return imageGridPng(tiles, { scale: 1, gap: options.gap ?? 2 });
 }

@@ -28,11 +28,6 @@ export function tileFromImage(images: ImageArray, index: number): Tile {
   return { width: w, height: h, rgb };
 }
 
-/** Every image of an array as tiles. */
-export function tilesFromImages(images: ImageArray): Tile[] {
-  return Array.from({ length: images.shape[0] }, (_, i) => tileFromImage(images, i));
-}
-
 // Anchors of a perceptually ordered dark-to-bright colour map (black → purple → orange → yellow).
 const HEAT: [number, number, number][] = [[0, 0, 4], [59, 15, 112], [140, 41, 129], [222, 73, 104], [254, 159, 109], [252, 253, 191]];
 

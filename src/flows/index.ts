@@ -22,4 +22,3 @@ export * from './cinn.ts';
 export * from './iin.ts';
 export * from './factor-dims.ts';
 export * from './serialize.ts';
-export * from './train-step.ts';

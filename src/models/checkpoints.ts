@@ -5,6 +5,7 @@
  *
  * Browser-safe: no file access here (see checkpoint-files.ts for Node).
  */
+import { base64ToBytes, bytesToBase64 } from '../engine/base64.ts';
 import type { NamedWeights } from './layers.ts';
 
 /** A saved model: what `loadModel` needs to rebuild it exactly. */
@@ -53,19 +54,13 @@ export function loadModel(ckpt: ModelCheckpoint): Checkpointable {
 }
 
 function toBase64(data: Float32Array): string {
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (typeof Buffer !== 'undefined') return Buffer.from(bytes).toString('base64');
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
+  return bytesToBase64(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }
 
 function fromBase64(text: string): Float32Array {
-  let bytes: Uint8Array;
-  if (typeof Buffer !== 'undefined') bytes = new Uint8Array(Buffer.from(text, 'base64'));
-  else bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  const bytes = base64ToBytes(text);
   if (bytes.byteLength % 4 !== 0) throw new Error('parseCheckpoint: weight data is not a whole number of float32 values');
-  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4).slice();
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
 /** JSON text of a checkpoint; weights as `{shape, base64}` of little-endian float32. */

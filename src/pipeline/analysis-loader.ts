@@ -9,10 +9,9 @@ import type { AnalysedLayer, AnalysisContext } from '../analysis/context.ts';
 import type { TrainingCheckpoint } from '../analysis/training-dynamics.ts';
 import { splittableStages } from '../models/greybox.ts';
 import type { StagedClassifier } from '../models/classifier.ts';
-import type { Autoencoder } from '../models/autoencoder.ts';
-import type { ConditionalINN } from '../flows/cinn.ts';
-import type { SemanticINN } from '../flows/iin.ts';
-import { Zoo } from '../zoo/zoo-files.ts';
+import { openZooFolder, isZooFolder, resolveSourcePath } from './zoo-source.ts';
+import type { Pipeline } from './open-pipeline.ts';
+import type { ImageDataset } from '../data/dataset.ts';
 import type { ZooManifest } from '../zoo/manifest.ts';
 import { DEFAULT_DATA_CONFIG, loadData, type DataConfig } from './data-spec.ts';
 import { readModelOfKind } from './model-files.ts';
@@ -24,6 +23,8 @@ export interface LoadedAnalysis {
   /** Classifier snapshots with their t (training dynamics), when the source has them. */
   checkpoints: TrainingCheckpoint[];
   manifest?: ZooManifest;
+  /** Files of a zoo folder read, each once (manifest names). */
+  filesRead?: readonly string[];
   dispose(): void;
 }
 
@@ -32,6 +33,14 @@ export interface AnalysisLoadOptions {
   images: number;
   /** A semantic INN (model file or run folder) when the source has none. */
   iin?: string;
+  /** Layers whose t to load (default: all). Zoo folders load nothing else. */
+  layers?: string[];
+  /** Load the semantic INN e (default true; false when the analysis does not use it). */
+  semantic?: boolean;
+  /** Load the classifier snapshots and their t's (default true; only the dynamics analysis uses them). */
+  checkpoints?: boolean;
+  /** Called with each file name read from a zoo folder (tests count reads). */
+  onRead?: (file: string) => void;
 }
 
 function splitClassifier(classifier: StagedClassifier) {
@@ -50,42 +59,67 @@ export async function analysisImages(data: DataConfig, images: number) {
 }
 
 async function fromZoo(dir: string, options: AnalysisLoadOptions): Promise<LoadedAnalysis> {
-  const zoo = Zoo.open(dir);
-  const m = zoo.manifest;
+  const pipeline = openZooFolder(dir, { onRead: options.onRead });
+  try {
+    const loaded = await analysisFromPipeline(pipeline, dir, options);
+    return { ...loaded, dispose: () => { loaded.dispose(); pipeline.dispose(); } };
+  } catch (error) {
+    pipeline.dispose();
+    throw error;
+  }
+}
+
+/**
+ * The analysis context of an open zoo pipeline with only what `options` asks for loaded. The
+ * pipeline keeps its models (so later calls reuse them); `dispose()` frees only what this call
+ * loaded besides (an `--iin` e).
+ */
+export async function analysisFromPipeline(pipeline: Pipeline, dir: string, options: AnalysisLoadOptions & { data?: ImageDataset }): Promise<LoadedAnalysis> {
+  const m = pipeline.manifest;
   const owned: Array<{ dispose(): void }> = [];
-  const load = <T extends { dispose(): void }>(entry: Parameters<Zoo['load']>[0]): T => {
-    const model = zoo.load(entry).model as unknown as T;
-    owned.push(model);
-    return model;
-  };
-  const ae = load<Autoencoder>(m.ae);
-  const classifier = load<StagedClassifier>(m.classifier);
-  const split = splitClassifier(classifier);
-  const layers: AnalysedLayer[] = Object.entries(m.cinn).map(([name, entry]) => {
-    const gb = split.split(name);
-    return { name, phi: (x) => gb.phi(x), t: load<ConditionalINN>(entry) };
-  });
-  const e = options.iin ? readModelOfKind(options.iin, 'iin', '--iin').model : load<SemanticINN>(m.iin);
-  if (options.iin) owned.push(e);
-  const checkpoints: TrainingCheckpoint[] = m.dynamics.map((entry) => {
-    const snapshotEntry = m.snapshots.find((s) => s.step === entry.step);
-    if (!snapshotEntry) throw new Error(`zoo ${dir}: no snapshot for dynamics step ${entry.step}`);
-    const snapshot = load<StagedClassifier>(snapshotEntry);
-    const gb = splitClassifier(snapshot).split(m.dynamicsLayer);
+  try {
+    // Only what the analysis needs: each file is read, checked and parsed once, when first used.
+    const names = options.layers ?? pipeline.layerNames;
+    const [ae, classifier, e] = await Promise.all([
+      pipeline.autoencoder(),
+      pipeline.classifier(),
+      options.iin ? Promise.resolve(readModelOfKind(options.iin, 'iin', '--iin').model) : options.semantic === false ? Promise.resolve(undefined) : pipeline.semantic(),
+    ]);
+    if (options.iin && e) owned.push(e);
+    const split = splitClassifier(classifier);
+    const layers: AnalysedLayer[] = [];
+    for (const name of names) {
+      const t = await pipeline.t(name);
+      const gb = split.split(name);
+      layers.push({ name, phi: (x) => gb.phi(x), t });
+    }
+    const checkpoints: TrainingCheckpoint[] = [];
+    if (options.checkpoints !== false) {
+      for (const entry of m.dynamics) {
+        const snapshotEntry = m.snapshots.find((s) => s.step === entry.step);
+        if (!snapshotEntry) throw new Error(`zoo ${dir}: no snapshot for dynamics step ${entry.step}`);
+        const { classifier: snapshot, t } = await pipeline.snapshot(entry.step);
+        const gb = splitClassifier(snapshot).split(m.dynamicsLayer);
+        checkpoints.push({
+          iteration: entry.step,
+          layer: { phi: (x) => gb.phi(x), t: t! },
+          accuracy: snapshotEntry.metrics['testAccuracy'],
+          classify: (x) => snapshot.logits(x),
+        });
+      }
+    }
+    const data = options.data ?? await analysisImages({ ...DEFAULT_DATA_CONFIG, dataset: 'colormnist' }, options.images);
     return {
-      iteration: entry.step,
-      layer: { phi: (x) => gb.phi(x), t: load<ConditionalINN>(entry) },
-      accuracy: snapshotEntry.metrics['testAccuracy'],
-      classify: (x) => snapshot.logits(x),
+      context: { ae, layers, classify: (x) => classifier.logits(x), e: e ?? undefined, data, modelName: m.configs['classifier'] ? 'ColorMNIST classifier' : classifier.className },
+      checkpoints,
+      manifest: m as ZooManifest,
+      filesRead: pipeline.filesRead,
+      dispose: () => owned.forEach((o) => o.dispose()),
     };
-  });
-  const data = await analysisImages({ ...DEFAULT_DATA_CONFIG, dataset: 'colormnist' }, options.images);
-  return {
-    context: { ae, layers, classify: (x) => classifier.logits(x), e, data, modelName: m.configs['classifier'] ? 'ColorMNIST classifier' : classifier.className },
-    checkpoints,
-    manifest: m,
-    dispose: () => owned.forEach((o) => o.dispose()),
-  };
+  } catch (error) {
+    owned.forEach((o) => o.dispose());
+    throw error;
+  }
 }
 
 interface CinnRunConfig { ae: string; model: string; layer: string; data: DataConfig }
@@ -111,7 +145,13 @@ async function fromCinnRuns(runs: string[], options: AnalysisLoadOptions): Promi
     owned.push(model);
     // A model edited since t was trained would pair t with another Φ: refuse, saying what changed.
     for (const run of runs) checkFingerprint(run, model.fingerprint);
-    const layers = runs.map((run, i) => {
+    const wanted = options.layers;
+    if (wanted) {
+      const have = configs.map((c) => c.layer);
+      for (const name of wanted) if (!have.includes(name)) throw new Error(`unknown layer '${name}' (layers of these cinn runs: ${have.join(', ')})`);
+    }
+    const layers = runs.flatMap((run, i) => (wanted && !wanted.includes(configs[i]!.layer) ? [] : [i])).map((i) => {
+      const run = runs[i]!;
       const t = readModelOfKind(run, 'cinn', run).model;
       owned.push(t);
       const layer = model.layer(configs[i]!.layer);
@@ -140,8 +180,9 @@ async function fromCinnRuns(runs: string[], options: AnalysisLoadOptions): Promi
  */
 export async function loadAnalysis(sources: string[], options: AnalysisLoadOptions): Promise<LoadedAnalysis> {
   if (sources.length === 0) throw new Error('nothing to analyse: give a zoo folder or cinn run folders');
+  sources = sources.map(resolveSourcePath);
   for (const s of sources) if (!existsSync(s)) throw new Error(`'${s}' does not exist`);
-  if (sources.length === 1 && statSync(sources[0]!).isDirectory() && existsSync(join(sources[0]!, 'manifest.json'))) {
+  if (sources.length === 1 && statSync(sources[0]!).isDirectory() && isZooFolder(sources[0]!)) {
     return fromZoo(sources[0]!, options);
   }
   return fromCinnRuns(sources, options);

@@ -8,7 +8,7 @@
  * path is refused with a message naming the setting.
  */
 import type { tf } from '../engine/index.ts';
-import { base64ToBytes, bytesToBase64 } from '../flows/serialize.ts';
+import { base64ToBytes, bytesToBase64 } from '../engine/base64.ts';
 import { FusedCouplingStack } from '../flows/fused-stack.ts';
 import { trainableVariables, type FlowComponent } from '../flows/module.ts';
 import type { SavedOptimizerTensor } from './optimizer-state.ts';

@@ -10,7 +10,7 @@
  * variables in the same order when resumed (our models build them deterministically).
  */
 import { tf } from '../engine/index.ts';
-import { base64ToBytes, bytesToBase64 } from '../flows/serialize.ts';
+import { base64ToBytes, bytesToBase64 } from '../engine/base64.ts';
 
 export interface SavedOptimizerTensor {
   name: string;

@@ -4,16 +4,14 @@
  * measured numbers, whether each claim holds. Figures are embedded (PNG as data URIs, plots as
  * inline SVG); the numbers are also written as JSON beside it. Node only.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import type { FeatureExtractor } from '../analysis/fid.ts';
 import type { InvariancePerLayerResult } from '../analysis/invariances.ts';
 import type { TrainingDynamicsResult } from '../analysis/training-dynamics.ts';
 import type { Table1Result } from '../analysis/table1.ts';
 import {
-  attackCommand, dynamicsCommand, invarianceCommand, modifyCommand, samplesCommand, table1Command,
-} from '../cli/analysis-commands.ts';
+  attackFigures, dynamicsFigures, invarianceFigures, modifyFigures, sampleFigures, table1Figures, type Artefact,
+} from '../figures/analysis-figures.ts';
 import type { LoadedAnalysis } from '../pipeline/analysis-loader.ts';
 import type { ProgressListener } from '../runs/progress.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../runs/atomic-file.ts';
@@ -90,10 +88,20 @@ function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-function embed(file: string): string {
-  if (file.endsWith('.svg')) return `<div class="plot">${readFileSync(file, 'utf8').replace(/<\?xml[^>]*>/, '')}</div>`;
-  if (file.endsWith('.png')) return `<img alt="${escapeHtml(basename(file))}" src="data:image/png;base64,${readFileSync(file).toString('base64')}">`;
+/** An artefact of src/figures inline: SVG as markup, PNG as a data URI. */
+function embed(a: Artefact): string {
+  if (a.name.endsWith('.svg')) return `<div class="plot">${new TextDecoder().decode(a.bytes).replace(/<\?xml[^>]*>/, '')}</div>`;
+  if (a.name.endsWith('.png')) return `<img alt="${escapeHtml(a.name)}" src="data:image/png;base64,${Buffer.from(a.bytes).toString('base64')}">`;
   return '';
+}
+
+/** The named artefacts, in the order asked for; a missing name is a bug here, so it throws. */
+function pick(artefacts: readonly Artefact[], ...names: string[]): Artefact[] {
+  return names.map((n) => {
+    const a = artefacts.find((x) => x.name === n);
+    if (!a) throw new Error(`report: no figure '${n}' (have ${artefacts.map((x) => x.name).join(', ')})`);
+    return a;
+  });
 }
 
 function claimRow(c: Claim): string {
@@ -111,93 +119,91 @@ export interface ReportResult {
 export async function writeReport(loaded: LoadedAnalysis, options: ReportOptions): Promise<ReportResult> {
   const t0 = performance.now();
   const ctx = loaded.context;
-  const assets = mkdtempSync(join(tmpdir(), 'inntrospect-report-'));
-  const common = { seed: options.seed, onProgress: options.onProgress, out: assets };
+  const common = { seed: options.seed, onProgress: options.onProgress };
   const stage = (s: string) => options.onStage?.(s);
-  try {
-    const sections: string[] = [];
-    const claims: Claim[] = [];
-    const numbers: Record<string, unknown> = {};
-    const first = ctx.layers[0]!.name;
-    const last = ctx.layers.at(-1)!.name;
+  const sections: string[] = [];
+  const claims: Claim[] = [];
+  const numbers: Record<string, unknown> = {};
+  const first = ctx.layers[0]!.name;
+  const last = ctx.layers.at(-1)!.name;
 
-    stage('invertibility');
-    const flows: Array<{ name: string; flow: InvertibleModule & { dim: number }; conditionShape?: number[] }> = ctx.layers.map((l) => ({
-      name: `t(${l.name})`, flow: l.t as unknown as InvertibleModule & { dim: number },
-      conditionShape: (l.t as unknown as { cfg?: { conditionShape: number[] } }).cfg?.conditionShape,
-    }));
-    if (ctx.e) flows.push({ name: 'e', flow: ctx.e as unknown as InvertibleModule & { dim: number } });
-    claims.push(invertibilityClaim(flows));
+  stage('invertibility');
+  const flows: Array<{ name: string; flow: InvertibleModule & { dim: number }; conditionShape?: number[] }> = ctx.layers.map((l) => ({
+    name: `t(${l.name})`, flow: l.t as unknown as InvertibleModule & { dim: number },
+    conditionShape: (l.t as unknown as { cfg?: { conditionShape: number[] } }).cfg?.conditionShape,
+  }));
+  if (ctx.e) flows.push({ name: 'e', flow: ctx.e as unknown as InvertibleModule & { dim: number } });
+  claims.push(invertibilityClaim(flows));
 
-    stage('Fig. 3 (left): samples per layer');
-    const samplesFiles: string[] = [];
-    for (const layer of [first, last]) {
-      const r = await samplesCommand(ctx, { layer, count: 4, samples: 8, ...common });
-      samplesFiles.push(...r.files.filter((f) => f.endsWith('.png')));
-      numbers[`samples-${layer}`] = r.numbers;
-    }
-    claims.push(samplingKeepsClaim(ctx, last, Math.min(512, ctx.data.shape[0]), options.seed));
+  stage('Fig. 3 (left): samples per layer');
+  const samplesFiles: Artefact[] = [];
+  for (const layer of [first, last]) {
+    const r = await sampleFigures(ctx, { layer, count: 4, samples: 8, ...common });
+    samplesFiles.push(...pick(r.artefacts, `samples-${layer.replace(/[^A-Za-z0-9._-]+/g, '_')}.png`));
+    numbers[`samples-${layer}`] = r.numbers;
+  }
+  claims.push(samplingKeepsClaim(ctx, last, Math.min(512, ctx.data.shape[0]), options.seed));
 
-    stage('Fig. 3 (right): invariance per layer');
-    const inv = await invarianceCommand(ctx, { inputs: options.inputs, samples: options.samples, ...common });
-    numbers['invariance'] = inv.numbers;
-    claims.push(invarianceDepthClaim(inv.numbers as InvariancePerLayerResult));
-    sections.push(`<h2>Fig. 3 — what each layer keeps and what it is invariant to</h2>
+  stage('Fig. 3 (right): invariance per layer');
+  const inv = await invarianceFigures(ctx, { inputs: options.inputs, samples: options.samples, ...common });
+  numbers['invariance'] = inv.numbers;
+  claims.push(invarianceDepthClaim(inv.numbers as InvariancePerLayerResult));
+  sections.push(`<h2>Fig. 3 — what each layer keeps and what it is invariant to</h2>
 <p>Left: for each input x (first column) and its autoencoder reconstruction, samples D(t⁻¹(v|Φ(x))) with v ~ N(0, I) at the layer nearest the input (${escapeHtml(first)}) and at the logits side (${escapeHtml(last)}); the per-pixel mean and variance over the samples. What stays the same across samples is encoded in z; what changes is what the layer is invariant to.</p>
 ${samplesFiles.map(embed).join('\n')}
 <p>Right: the variance over samples per layer (image space and z̄ space), averaged over ${options.inputs} inputs with ${options.samples} samples each.</p>
-${inv.files.filter((f) => f.endsWith('.svg')).map(embed).join('\n')}`);
+${inv.artefacts.filter((a) => a.name.endsWith('.svg')).map(embed).join('\n')}`);
 
-    if (loaded.checkpoints.length > 0 && ctx.e) {
-      stage('Fig. 4: training dynamics');
-      const dyn = await dynamicsCommand(ctx, loaded.checkpoints, { inputs: Math.min(32, options.inputs), samples: options.samples, ...common });
-      numbers['dynamics'] = dyn.numbers;
-      claims.push(dynamicsClaim(dyn.numbers as unknown as TrainingDynamicsResult));
-      sections.push(`<h2>Fig. 4 — training dynamics</h2>
+  if (loaded.checkpoints.length > 0 && ctx.e) {
+    stage('Fig. 4: training dynamics');
+    const dyn = await dynamicsFigures(ctx, loaded.checkpoints, { inputs: Math.min(32, options.inputs), samples: options.samples, ...common });
+    numbers['dynamics'] = dyn.numbers;
+    claims.push(dynamicsClaim(dyn.numbers as unknown as TrainingDynamicsResult));
+    sections.push(`<h2>Fig. 4 — training dynamics</h2>
 <p>For every saved checkpoint of the classifier, a t on its last conv layer composed with the semantic INN e gives the layer's sensitivity to each factor (1 − the factor's share of variance left to v), plotted with the checkpoint's test accuracy; below, decoded samples at an early and a late checkpoint.</p>
-${dyn.files.filter((f) => f.endsWith('.svg') || f.endsWith('samples.png')).map(embed).join('\n')}`);
-    } else {
-      claims.push({ id: 'dynamics', statement: 'Training dynamics (Fig. 4)', measured: 'the source has no classifier snapshots with a t each, or no semantic INN e', holds: null, numbers: {} });
-    }
+${dyn.artefacts.filter((a) => a.name === 'training-dynamics.svg' || a.name === 'training-dynamics-samples.png').map(embed).join('\n')}`);
+  } else {
+    claims.push({ id: 'dynamics', statement: 'Training dynamics (Fig. 4)', measured: 'the source has no classifier snapshots with a t each, or no semantic INN e', holds: null, numbers: {} });
+  }
 
-    if (ctx.classify) {
-      stage('Fig. 5: adversarial attacks');
-      const att = await attackCommand(ctx, { kind: 'fgsm', epsilon: options.epsilon, count: 64, ...common });
-      numbers['attack'] = att.numbers;
-      sections.push(`<h2>Fig. 5 — adversarial attacks made visible</h2>
+  if (ctx.classify) {
+    stage('Fig. 5: adversarial attacks');
+    const att = await attackFigures(ctx, { kind: 'fgsm', epsilon: options.epsilon, count: 64, ...common });
+    numbers['attack'] = att.numbers;
+    sections.push(`<h2>Fig. 5 — adversarial attacks made visible</h2>
 <p>FGSM with ε = ${options.epsilon} (pixels in [−1, 1]): the input, the attacked input, a random-sign perturbation of the same size (control), and for every layer what it "sees" of the attack, D(t⁻¹(v|Φ(x_adv))) with v = t(E(x)|Φ(x)) of the clean image; predictions beside them. The plot shows, per layer, how much of the representation the attack changes against the random control.</p>
-${att.files.filter((f) => f.endsWith('.png') || f.endsWith('.svg')).filter((f) => !f.endsWith('stats.png')).map(embed).join('\n')}`);
-    }
+${pick(att.artefacts, 'attack-fgsm.png', 'attack-fgsm-stats.svg').map(embed).join('\n')}`);
+  }
 
-    if (ctx.e && ctx.classify) {
-      stage('Fig. 7: semantic modifications');
-      const mod = await modifyCommand(ctx, { count: Math.min(256, ctx.data.shape[0]), ...common });
-      numbers['modify'] = mod.numbers;
-      sections.push(`<h2>Fig. 7 — semantic modifications</h2>
+  if (ctx.e && ctx.classify) {
+    stage('Fig. 7: semantic modifications');
+    const mod = await modifyFigures(ctx, { count: Math.min(256, ctx.data.shape[0]), ...common });
+    numbers['modify'] = mod.numbers;
+    sections.push(`<h2>Fig. 7 — semantic modifications</h2>
 <p>Each factor of x replaced by that of another image that differs in it, decoded as D(e⁻¹(…)), and the classifier's sensitivity per factor: the mean distance ‖f(x) − f(x*)‖ over the test images.</p>
-${mod.files.filter((f) => f.endsWith('.png') && !f.endsWith('distance.png') || f.endsWith('.svg')).map(embed).join('\n')}`);
-    }
+${pick(mod.artefacts, 'semantic-modification.png', 'semantic-modification-distance.svg').map(embed).join('\n')}`);
+  }
 
-    stage('Table 1: Fréchet distances (ours, D&B, M&V)');
-    const tab = await table1Command(ctx, {
-      features: options.features, images: Math.min(options.tableImages, Math.floor(ctx.data.shape[0] / 2)), seeds: options.tableSeeds,
-      dnb: { steps: options.dnbSteps }, mv: options.mvImages > 0 ? { images: options.mvImages } : false, ...common,
-    });
-    numbers['table1'] = tab.numbers;
-    const t1 = tab.numbers as unknown as Omit<Table1Result, 'examples'>;
-    claims.push(table1Claim({ ...t1, examples: { inputs: null as never, layers: [] } }));
-    const tableRows = t1.rows.map((r) => `<tr><td>${escapeHtml(r.layer)}</td><td>${r.ours.mean.toFixed(2)} ± ${r.ours.std.toFixed(2)}</td><td>${r.dnb === null ? '–' : r.dnb.toFixed(2)}</td><td>${r.mv === null ? '–' : r.mv.toFixed(2)}</td></tr>`).join('');
-    sections.push(`<h2>Table 1 — how realistic are the visualisations of each layer</h2>
+  stage('Table 1: Fréchet distances (ours, D&B, M&V)');
+  const tab = await table1Figures(ctx, {
+    features: options.features, images: Math.min(options.tableImages, Math.floor(ctx.data.shape[0] / 2)), seeds: options.tableSeeds,
+    dnb: { steps: options.dnbSteps }, mv: options.mvImages > 0 ? { images: options.mvImages } : false, ...common,
+  });
+  numbers['table1'] = tab.numbers;
+  const t1 = tab.numbers as unknown as Omit<Table1Result, 'examples'>;
+  claims.push(table1Claim({ ...t1, examples: { inputs: null as never, layers: [] } }));
+  const tableRows = t1.rows.map((r) => `<tr><td>${escapeHtml(r.layer)}</td><td>${r.ours.mean.toFixed(2)} ± ${r.ours.std.toFixed(2)}</td><td>${r.dnb === null ? '–' : r.dnb.toFixed(2)}</td><td>${r.mv === null ? '–' : r.mv.toFixed(2)}</td></tr>`).join('');
+  sections.push(`<h2>Table 1 — how realistic are the visualisations of each layer</h2>
 <p>Fréchet distance between images generated from z = Φ(x) and real test images, on the features of ${escapeHtml(t1.features)} (Inception is not available offline); ours: mean ± std over ${t1.seeds.length} sampling seeds. The AE's reconstructions give the floor: ${t1.reconstruction.toFixed(2)}.</p>
 <table class="numbers"><tr><th>layer</th><th>ours</th><th>D&amp;B</th><th>M&amp;V</th></tr>${tableRows}</table>
-${tab.files.filter((f) => f.endsWith('examples.png')).map(embed).join('\n')}`);
+${pick(tab.artefacts, 'table1-examples.png').map(embed).join('\n')}`);
 
-    const seconds = Math.round((performance.now() - t0) / 1000);
-    const provenance = loaded.manifest
-      ? `<p>Pipeline: ${escapeHtml(options.source)} (trained ${escapeHtml(loaded.manifest.created)} on ${escapeHtml(loaded.manifest.backend)}, preset ${escapeHtml(loaded.manifest.preset)}); AE PSNR ${loaded.manifest.ae.metrics['psnr']?.toFixed(2) ?? '?'} dB, classifier test accuracy ${((loaded.manifest.classifier.metrics['testAccuracy'] ?? NaN) * 100).toFixed(2)} %.</p>`
-      : `<p>Pipeline: ${escapeHtml(options.source)}.</p>`;
-    const held = claims.filter((c) => c.holds === true).length;
-    const html = `<!doctype html>
+  const seconds = Math.round((performance.now() - t0) / 1000);
+  const provenance = loaded.manifest
+    ? `<p>Pipeline: ${escapeHtml(options.source)} (trained ${escapeHtml(loaded.manifest.created)} on ${escapeHtml(loaded.manifest.backend)}, preset ${escapeHtml(loaded.manifest.preset)}); AE PSNR ${loaded.manifest.ae.metrics['psnr']?.toFixed(2) ?? '?'} dB, classifier test accuracy ${((loaded.manifest.classifier.metrics['testAccuracy'] ?? NaN) * 100).toFixed(2)} %.</p>`
+    : `<p>Pipeline: ${escapeHtml(options.source)}.</p>`;
+  const held = claims.filter((c) => c.holds === true).length;
+  const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">${REPORT_GENERATOR}<title>inntrospect report — ${escapeHtml(options.source)}</title>
 <style>
 body { font: 15px/1.45 system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
@@ -215,12 +221,9 @@ ${provenance}
 ${sections.join('\n')}
 </body></html>
 `;
-    const json = reportNumbersPath(options.out);
-    checkReportOutputs(options.out);
-    writeFileAtomic(options.out, html);
-    writeJsonAtomic(json, { format: REPORT_NUMBERS_FORMAT, source: options.source, seconds, claims, numbers });
-    return { html: options.out, json, claims, seconds };
-  } finally {
-    rmSync(assets, { recursive: true, force: true });
-  }
+  const json = reportNumbersPath(options.out);
+  checkReportOutputs(options.out);
+  writeFileAtomic(options.out, html);
+  writeJsonAtomic(json, { format: REPORT_NUMBERS_FORMAT, source: options.source, seconds, claims, numbers });
+  return { html: options.out, json, claims, seconds };
 }

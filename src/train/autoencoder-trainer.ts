@@ -61,11 +61,6 @@ export const DEFAULT_AUTOENCODER_TRAIN_CONFIG: AutoencoderTrainConfig = {
   seed: 0,
 };
 
-export const AUTOENCODER_TRAIN_PRESETS: Record<'tiny' | 'default', AutoencoderTrainConfig> = {
-  tiny: { ...DEFAULT_AUTOENCODER_TRAIN_CONFIG, steps: 200, batchSize: 16, learningRate: 2e-3, decayStart: 200 },
-  default: DEFAULT_AUTOENCODER_TRAIN_CONFIG,
-};
-
 /** Numbers reported per step. */
 export interface AutoencoderStepMetrics extends Record<string, number> {
   loss: number;
@@ -86,7 +81,7 @@ export class AutoencoderTrainer {
   /**
    * @param perceptual per-image distance [B] for the perceptual term (see perceptualDistance).
    * @example
-   *   const trainer = new AutoencoderTrainer(ae, AUTOENCODER_TRAIN_PRESETS.tiny);
+   *   const trainer = new AutoencoderTrainer(ae, { ...DEFAULT_AUTOENCODER_TRAIN_CONFIG, steps: 200 });
    *   const m = trainer.step(x, 0);   // { loss, nll, kl, l1, logvar, lr }
    */
   constructor(

@@ -44,10 +44,6 @@ export const DEFAULT_CLASSIFIER_TRAIN_CONFIG: ClassifierTrainConfig = {
   seed: 0,
 };
 
-export const CLASSIFIER_TRAIN_PRESETS: Record<'tiny' | 'default', ClassifierTrainConfig> = {
-  tiny: { ...DEFAULT_CLASSIFIER_TRAIN_CONFIG, steps: 60, batchSize: 32, learningRate: 2e-3, decayStart: 60, checkpoints: 4 },
-  default: DEFAULT_CLASSIFIER_TRAIN_CONFIG,
-};
 
 export class ClassifierTrainer {
   readonly config: ClassifierTrainConfig;

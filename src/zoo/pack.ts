@@ -3,7 +3,7 @@
  * restores the exact model-file text format the loaders read, with the weights rounded to half
  * precision. Integer buffers (permutations) and non-weight fields are untouched.
  */
-import { base64ToBytes, bytesToBase64 } from '../flows/serialize.ts';
+import { base64ToBytes, bytesToBase64 } from '../engine/base64.ts';
 import { float32ToHalfBytes, halfBytesToFloat32 } from './float16.ts';
 
 export const PACKED_MARKER = 'float16';

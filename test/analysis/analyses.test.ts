@@ -1,46 +1,40 @@
 // Every analysis on tiny real models (fixture.ts): it runs, returns finite numbers of the
-// right shapes, frees its tensors, reports monotone progress, and its command writes the PNG /
-// SVG / JSON files (the PNGs decode, the SVGs are SVG).
+// right shapes, frees its tensors, reports monotone progress, and its figure function renders
+// the PNG / SVG / JSON artefacts (the PNGs decode, the SVGs are SVG) without touching files.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { tf, initEngine } from '../../src/engine/index.ts';
 import type { ProgressEvent } from '../../src/runs/progress.ts';
 import { featureExtractor } from '../../src/analysis/fid.ts';
+import { compareModels } from '../../src/analysis/compare-models.ts';
 import {
-  attackCommand, compareCommand, dynamicsCommand, invarianceCommand, mixCommand, modifyCommand, samplesCommand, semanticCommand, table1Command,
-} from '../../src/cli/analysis-commands.ts';
+  attackFigures, dynamicsFigures, invarianceFigures, mixFigures, modifyFigures, sampleFigures, semanticFigures, table1Figures, type Artefact,
+} from '../../src/figures/analysis-figures.ts';
 import { buildFixture, type Fixture } from './fixture.ts';
 
 let fx: Fixture;
-let out: string;
 
 before(async () => {
   await initEngine({ backend: 'wasm' });
   fx = buildFixture();
-  out = mkdtempSync(join(tmpdir(), 'inntrospect-analyses-'));
 });
 
 after(() => {
   fx.dispose();
-  if (process.env.INNTROSPECT_KEEP_TEST_OUTPUT) process.stderr.write(`analysis outputs kept in ${out}\n`);
-  else rmSync(out, { recursive: true, force: true });
 });
 
-async function checkFiles(files: string[], expected: string[]): Promise<void> {
-  const names = files.map((f) => f.slice(out.length + 1)).sort();
-  assert.deepEqual(names, [...expected].sort());
-  for (const f of files) {
-    if (f.endsWith('.png')) {
-      const meta = await sharp(f).metadata();
-      assert.ok(meta.format === 'png' && meta.width! > 20 && meta.height! > 20, `${f}: ${JSON.stringify({ format: meta.format, w: meta.width, h: meta.height })}`);
-    } else if (f.endsWith('.svg')) {
-      assert.match(readFileSync(f, 'utf8'), /^<svg[\s\S]*<\/svg>$/);
-    } else if (f.endsWith('.json')) {
-      JSON.parse(readFileSync(f, 'utf8'));
+async function checkFiles(artefacts: Artefact[], expected: string[]): Promise<void> {
+  assert.deepEqual(artefacts.map((a) => a.name).sort(), [...expected].sort());
+  for (const { name, bytes } of artefacts) {
+    const text = () => new TextDecoder().decode(bytes);
+    if (name.endsWith('.png')) {
+      const meta = await sharp(bytes).metadata();
+      assert.ok(meta.format === 'png' && meta.width! > 20 && meta.height! > 20, `${name}: ${JSON.stringify({ format: meta.format, w: meta.width, h: meta.height })}`);
+    } else if (name.endsWith('.svg')) {
+      assert.match(text(), /^<svg[\s\S]*<\/svg>$/);
+    } else if (name.endsWith('.json')) {
+      JSON.parse(text());
     }
   }
 }
@@ -73,28 +67,28 @@ test('the fixture trains in a few seconds', (t) => {
 test('1 samples: grid, mean/variance maps, re-encoding check', async () => {
   const before = tf.memory().numTensors;
   const p = progressLog();
-  const r = await samplesCommand(fx.ctx, { out, layer: 'conv1', count: 3, samples: 4, seed: 1, onProgress: p.onProgress });
+  const r = await sampleFigures(fx.ctx, { layer: 'conv1', count: 3, samples: 4, seed: 1, onProgress: p.onProgress });
   assert.equal(tf.memory().numTensors, before, 'tensors leaked');
   p.checkMonotone();
-  await checkFiles(r.files, ['samples-conv1.png', 'samples-conv1.json']);
+  await checkFiles(r.artefacts, ['samples-conv1.png', 'samples-conv1.json']);
   const re = r.numbers.reencoding;
   for (const k of ['samples', 'randomPairs', 'reconstruction'] as const) finite(re[k], k);
 });
 
 test('2 invariance per layer: shares for every layer, plot', async () => {
   const before = tf.memory().numTensors;
-  const r = await invarianceCommand(fx.ctx, { out, inputs: 8, samples: 4, dataImages: 64, seed: 2 });
+  const r = await invarianceFigures(fx.ctx, { inputs: 8, samples: 4, dataImages: 64, seed: 2 });
   assert.equal(tf.memory().numTensors, before, 'tensors leaked');
-  await checkFiles(r.files, ['invariance-per-layer.json', 'invariance-per-layer.svg', 'invariance-per-layer.png', 'invariance-per-layer-variance.svg', 'invariance-per-layer-variance.png']);
+  await checkFiles(r.artefacts, ['invariance-per-layer.json', 'invariance-per-layer.svg', 'invariance-per-layer.png', 'invariance-per-layer-variance.svg', 'invariance-per-layer-variance.png']);
   assert.deepEqual(r.numbers.layers.map((l) => l.layer), ['conv1', 'z']);
   for (const l of r.numbers.layers) for (const k of ['zbarVariance', 'zbarShare', 'imageVariance', 'imageShare'] as const) finite(l[k], `${l.layer}.${k}`);
 });
 
 test('3 semantic sensitivity per layer and factor', async () => {
   const before = tf.memory().numTensors;
-  const r = await semanticCommand(fx.ctx, { out, inputs: 8, samples: 4, dataImages: 64, seed: 3 });
+  const r = await semanticFigures(fx.ctx, { inputs: 8, samples: 4, dataImages: 64, seed: 3 });
   assert.equal(tf.memory().numTensors, before, 'tensors leaked');
-  await checkFiles(r.files, ['semantic-sensitivity.json', 'semantic-sensitivity.svg', 'semantic-sensitivity.png']);
+  await checkFiles(r.artefacts, ['semantic-sensitivity.json', 'semantic-sensitivity.svg', 'semantic-sensitivity.png']);
   assert.deepEqual(r.numbers.factorNames, ['digit', 'color', 'residual']);
   for (const l of r.numbers.layers) for (const f of r.numbers.factorNames) finite(l.factors[f]!.sensitivity, `${l.layer}.${f}`);
 });
@@ -102,21 +96,21 @@ test('3 semantic sensitivity per layer and factor', async () => {
 test('4 training dynamics over two checkpoints', async () => {
   const before = tf.memory().numTensors;
   const z = fx.ctx.layers[1]!;
-  const r = await dynamicsCommand(fx.ctx, [
+  const r = await dynamicsFigures(fx.ctx, [
     { iteration: 0, layer: { phi: fx.early.phi, t: fx.early.t }, classify: fx.early.classify },
     { iteration: 60, layer: z, classify: fx.ctx.classify },
-  ], { out, inputs: 8, samples: 4, dataImages: 64, accuracyImages: 128, showInputs: 2, showSamples: 3, seed: 4 });
+  ], { inputs: 8, samples: 4, dataImages: 64, accuracyImages: 128, showInputs: 2, showSamples: 3, seed: 4 });
   assert.equal(tf.memory().numTensors, before, 'tensors leaked');
-  await checkFiles(r.files, ['training-dynamics.json', 'training-dynamics.svg', 'training-dynamics.png', 'training-dynamics-samples.png']);
+  await checkFiles(r.artefacts, ['training-dynamics.json', 'training-dynamics.svg', 'training-dynamics.png', 'training-dynamics-samples.png']);
   const [a, b] = r.numbers.checkpoints;
   assert.ok(b!.accuracy! > a!.accuracy!, `the trained checkpoint is more accurate: ${a!.accuracy} → ${b!.accuracy}`);
 });
 
 test('5 attacks: FGSM figure + numbers per layer, loss goes up, the control changes less', async () => {
   const before = tf.memory().numTensors;
-  const r = await attackCommand(fx.ctx, { out, kind: 'fgsm', epsilon: 0.1, count: 16, showInputs: 2, invarianceInputs: 4, invarianceSamples: 4, seed: 5 });
+  const r = await attackFigures(fx.ctx, { kind: 'fgsm', epsilon: 0.1, count: 16, showInputs: 2, invarianceInputs: 4, invarianceSamples: 4, seed: 5 });
   assert.equal(tf.memory().numTensors, before, 'tensors leaked');
-  await checkFiles(r.files, ['attack-fgsm.png', 'attack-fgsm.json', 'attack-fgsm-stats.svg', 'attack-fgsm-stats.png']);
+  await checkFiles(r.artefacts, ['attack-fgsm.png', 'attack-fgsm.json', 'attack-fgsm-stats.svg', 'attack-fgsm-stats.png']);
   const s = r.numbers;
   assert.ok(s.loss.adversarial > s.loss.clean, `loss ${s.loss.clean} → ${s.loss.adversarial}`);
   assert.ok(s.meanLinf <= 0.1 + 1e-6);
@@ -124,15 +118,15 @@ test('5 attacks: FGSM figure + numbers per layer, loss goes up, the control chan
     finite(l.representationChange, 'representationChange');
     assert.ok(l.representationChange > 0);
   }
-  const pgd = await attackCommand(fx.ctx, { out, kind: 'pgd', epsilon: 0.1, steps: 3, target: 3, count: 8, showInputs: 1, invarianceInputs: 4, invarianceSamples: 4, seed: 5 });
-  assert.ok(pgd.files.some((f) => f.endsWith('attack-pgd-target3.png')));
+  const pgd = await attackFigures(fx.ctx, { kind: 'pgd', epsilon: 0.1, steps: 3, target: 3, count: 8, showInputs: 1, invarianceInputs: 4, invarianceSamples: 4, seed: 5 });
+  assert.ok(pgd.artefacts.some((a) => a.name === 'attack-pgd-target3.png'));
 });
 
 test('6 semantic modification: grid, distances per factor', async () => {
   const before = tf.memory().numTensors;
-  const r = await modifyCommand(fx.ctx, { out, showInputs: 3, count: 16, seed: 6 });
+  const r = await modifyFigures(fx.ctx, { showInputs: 3, count: 16, seed: 6 });
   assert.equal(tf.memory().numTensors, before, 'tensors leaked');
-  await checkFiles(r.files, ['semantic-modification.png', 'semantic-modification.json', 'semantic-modification-distance.svg', 'semantic-modification-distance.png']);
+  await checkFiles(r.artefacts, ['semantic-modification.png', 'semantic-modification.json', 'semantic-modification-distance.svg', 'semantic-modification-distance.png']);
   assert.deepEqual(r.numbers.factors.map((f) => f.factor), ['digit', 'color']);
   for (const f of r.numbers.factors) {
     finite(f.distance, f.factor);
@@ -142,11 +136,12 @@ test('6 semantic modification: grid, distances per factor', async () => {
 
 test('7 mixing and 8 model comparison', async () => {
   const before = tf.memory().numTensors;
-  const m = await mixCommand(fx.ctx, { out, layer: 'z', count: 3, seed: 7 });
+  const m = await mixFigures(fx.ctx, { layer: 'z', count: 3, seed: 7 });
   const z = fx.ctx.layers[1]!;
-  const c = await compareCommand(fx.ctx, [{ name: 'trained', layer: z }, { name: 'untrained', layer: { name: 'z', phi: fx.early.phi, t: fx.early.t } }], { out, count: 2, samples: 3, seed: 8 });
+  const c = compareModels(fx.ctx, [{ name: 'trained', layer: z }, { name: 'untrained', layer: { name: 'z', phi: fx.early.phi, t: fx.early.t } }], { count: 2, samples: 3, seed: 8 });
   assert.equal(tf.memory().numTensors, before, 'tensors leaked');
-  await checkFiles([...m.files, ...c.files], ['mixing-z.png', 'mixing-z.json', 'compare-models.png', 'compare-models.json']);
+  await checkFiles(m.artefacts, ['mixing-z.png', 'mixing-z.json']);
+  assert.deepEqual(c.models.map((x) => x.samples.shape), [[6, 32, 32, 3], [6, 32, 32, 3]]);
 });
 
 test('9 table 1: ours (mean ± std over seeds) vs D&B vs M&V per layer', async () => {
@@ -154,11 +149,11 @@ test('9 table 1: ours (mean ± std over seeds) vs D&B vs M&V per layer', async (
   const clf = fx.ctx;
   const features = featureExtractor('colormnist-tiny/z', (x) => clf.layers[1]!.phi(x), { from: [-1, 1] });
   const p = progressLog();
-  const r = await table1Command(fx.ctx, { out, features, images: 48, seeds: [0, 1], dnb: { steps: 20 }, mv: { images: 8, steps: 10 }, seed: 9, batchSize: 4, onProgress: p.onProgress });
+  const r = await table1Figures(fx.ctx, { features, images: 48, seeds: [0, 1], dnb: { steps: 20 }, mv: { images: 8, steps: 10 }, seed: 9, batchSize: 4, onProgress: p.onProgress });
   p.checkMonotone();
   assert.ok(p.events.some((e) => e.task.endsWith('M&V batch 2')), 'M&V batches report progress');
   assert.equal(tf.memory().numTensors, before, 'tensors leaked');
-  await checkFiles(r.files, ['table1.json', 'table1.md', 'table1.svg', 'table1.png', 'table1-examples.png']);
+  await checkFiles(r.artefacts, ['table1.json', 'table1.md', 'table1.svg', 'table1.png', 'table1-examples.png']);
   for (const row of r.numbers.rows) {
     assert.equal(row.ours.perSeed.length, 2);
     for (const v of [row.ours.mean, row.ours.std, row.dnb!, row.mv!]) finite(v, row.layer);

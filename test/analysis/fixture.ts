@@ -12,7 +12,8 @@ import { COLORMNIST_CLASSIFIER_PRESETS, ColorMnistClassifier } from '../../src/m
 import { splittableStages } from '../../src/models/greybox.ts';
 import { AutoencoderTrainer } from '../../src/train/autoencoder-trainer.ts';
 import { ClassifierTrainer } from '../../src/train/classifier-trainer.ts';
-import { ConditionalINN, SemanticINN, cinnTrainStep, createFlowOptimizer, iinTrainStep } from '../../src/flows/index.ts';
+import { ConditionalINN, SemanticINN } from '../../src/flows/index.ts';
+import { cinnTrainStep, createFlowOptimizer, iinTrainStep } from '../../src/train/flow-train-step.ts';
 import { encodeMean, imagesTensor, layersFromGreyboxes, type AnalysisContext } from '../../src/analysis/context.ts';
 
 export interface Fixture {

@@ -3,7 +3,7 @@
 // images of Debian's python3-skimage, copied and resized into a temp folder by the setup):
 // AE training, t at two layers, iin from a pair file and from sub-folder labels, sampling, an
 // FGSM view, the report when `inntrospect report` is registered, and the explorer on the same run
-// folders in Chromium (represent, attack, semantic edit). Then the errors a user hits.
+// folders in Chromium (sample, attack, semantic edit). Then the errors a user hits.
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -142,15 +142,15 @@ describe('bring your own model: nsfwjs MobileNetV2 on skimage photographs (tiny)
       assert.match(init.modelInput, /^224×224×3, values in \[0, 1\], outputs probabilities$/);
       assert.deepEqual(init.testSet!.images.shape, [12, 32, 32, 3]);
       assert.deepEqual(init.factors, ['subject', 'setting']);
-      await waitDone(p, 'represent', 0);
-      await assertNonBlank(p, '[data-testid=represent-output]', 3);
-      const represent = await p.evaluate(() => window.explorer.last['represent'] as { prediction: { probabilities: number[] } | null });
+      await waitDone(p, 'sample', 0);
+      await assertNonBlank(p, '[data-testid=sample-output]', 3);
+      const represent = await p.evaluate(() => window.explorer.last['sample'] as { prediction: { probabilities: number[] } | null });
       // The page's prediction is MobileNetV2's own softmax output (log-probabilities re-normalised).
       assert.equal(represent.prediction?.probabilities.length, 5);
       assert.ok(Math.abs(represent.prediction!.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-4);
-      let n = await done(p, 'represent');
+      let n = await done(p, 'sample');
       await setControl(p, 'layer', 'block_6_project_BN');
-      await waitDone(p, 'represent', n);
+      await waitDone(p, 'sample', n);
       await p.click('[data-testid=tab-attack]');
       await waitDone(p, 'attack', 0);
       n = await done(p, 'attack');

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { initEngine } from '../../src/engine/index.ts';
-import { reproduceColorMnist } from '../../src/zoo/reproduce.ts';
+import { reproduceColorMnist } from '../../src/pipeline/reproduce.ts';
 import { ensureExplorerBuilt } from '../../src/explorer/build.ts';
 import { colorMnistTestSet, dataTestSet, startExplorerServer, type ExplorerServer } from '../../src/explorer/server.ts';
 import { virtualZooFromRuns } from '../../src/explorer/run-sources.ts';
@@ -61,32 +61,32 @@ describe('explorer in Chromium', { skip: skipReason(), timeout: 600_000 }, () =>
   });
 
   test('Representations: samples, mean and variance maps, re-encoding; resampling changes the samples', async () => {
-    await waitDone(page, 'represent', 0);
-    await assertNonBlank(page, '[data-testid=represent-output]', 3 + 8);
+    await waitDone(page, 'sample', 0);
+    await assertNonBlank(page, '[data-testid=sample-output]', 3 + 8);
     assert.match(await page.textContent('[data-testid=reencoding]') ?? '', /cos\(Φ\(x̄\), z\) = -?\d\.\d{3}.*random pairs of test images: -?\d\.\d{3}/);
     await setControl(page, 'layer', 'conv0');
     await setControl(page, 'samples', '16');
     // Two changes may give one or two requests (latest wins): wait for the answer to the last state.
     await page.waitForFunction(() => {
-      const r = window.explorer.last['represent'] as { layer: string; samples: { shape: number[] } };
-      return r.layer === 'conv0' && r.samples.shape[0] === 16 && document.querySelector('[data-testid=represent-status].done') !== null;
+      const r = window.explorer.last['sample'] as { layer: string; samples: { shape: number[] } };
+      return r.layer === 'conv0' && r.samples.shape[0] === 16 && document.querySelector('[data-testid=sample-status].done') !== null;
     }, null, { timeout: 120_000 });
-    let n = await done(page, 'represent');
-    const first = await page.evaluate(() => Array.from((window.explorer.last['represent'] as { samples: { data: Float32Array } }).samples.data.slice(0, 3072 * 2)));
-    assert.equal(await page.evaluate(() => (window.explorer.last['represent'] as { samples: { shape: number[] } }).samples.shape[0]), 16);
+    let n = await done(page, 'sample');
+    const first = await page.evaluate(() => Array.from((window.explorer.last['sample'] as { samples: { data: Float32Array } }).samples.data.slice(0, 3072 * 2)));
+    assert.equal(await page.evaluate(() => (window.explorer.last['sample'] as { samples: { shape: number[] } }).samples.shape[0]), 16);
     // Resampling: 10 times, timing each round trip (recorded in docs/benchmarks.md, not asserted).
     const times: number[] = [];
     let previous = first;
     for (let k = 0; k < 10; k++) {
-      n = await done(page, 'represent');
+      n = await done(page, 'sample');
       await page.click('[data-testid=resample]');
-      await waitDone(page, 'represent', n);
-      const now = await page.evaluate(() => Array.from((window.explorer.last['represent'] as { samples: { data: Float32Array } }).samples.data.slice(0, 3072 * 2)));
+      await waitDone(page, 'sample', n);
+      const now = await page.evaluate(() => Array.from((window.explorer.last['sample'] as { samples: { data: Float32Array } }).samples.data.slice(0, 3072 * 2)));
       assert.notDeepEqual(now, previous, 'resampling gave the same samples');
       previous = now;
-      times.push(await page.evaluate(() => window.explorer.timings['represent']!.at(-1)!));
+      times.push(await page.evaluate(() => window.explorer.timings['sample']!.at(-1)!));
     }
-    const worker = await page.evaluate(() => (window.explorer.last['represent'] as { millis: number }).millis);
+    const worker = await page.evaluate(() => (window.explorer.last['sample'] as { millis: number }).millis);
     const sorted = [...times].sort((a, b) => a - b);
     process.stdout.write(`# explorer: resample 16 images at conv0 (${process.env['INNTROSPECT_EXPLORER_ZOO'] ?? 'tiny zoo'}, wasm, Chromium): median ${sorted[5]!.toFixed(0)} ms round trip (min ${sorted[0]!.toFixed(0)}, max ${sorted[9]!.toFixed(0)}; last in the worker ${worker.toFixed(0)} ms)\n`);
     await assertNonBlank(page, '[data-testid=samples]', 16);
@@ -96,18 +96,18 @@ describe('explorer in Chromium', { skip: skipReason(), timeout: 600_000 }, () =>
   test('an uploaded PNG is decoded and resized in the page; other files are refused', async () => {
     const png = await sharp({ create: { width: 60, height: 40, channels: 3, background: { r: 200, g: 30, b: 90 } } })
       .composite([{ input: Buffer.from('<svg width="60" height="40"><circle cx="30" cy="20" r="12" fill="white"/></svg>') }]).png().toBuffer();
-    const n = await done(page, 'represent');
+    const n = await done(page, 'sample');
     await page.setInputFiles('[data-testid=upload]', { name: 'mine.png', mimeType: 'image/png', buffer: png });
-    await waitDone(page, 'represent', n);
+    await waitDone(page, 'sample', n);
     assert.match(await page.textContent('[data-testid=image-a]') ?? '', /upload: mine\.png/);
-    await assertNonBlank(page, '[data-testid=represent-output]', 3);
+    await assertNonBlank(page, '[data-testid=sample-output]', 3);
     await page.setInputFiles('[data-testid=upload]', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
     await page.waitForSelector('[data-testid=upload-status].error');
     assert.match(await page.textContent('[data-testid=upload-status]') ?? '', /only PNG and JPEG/);
     await page.click('[data-testid=image-a]');
-    const m = await done(page, 'represent');
+    const m = await done(page, 'sample');
     await page.click('[data-testid=thumb-0]');
-    await waitDone(page, 'represent', m);
+    await waitDone(page, 'sample', m);
   });
 
   test('Attacks: ε = 0 keeps the prediction, a large ε changes it; every layer shows what it sees', async () => {
@@ -223,10 +223,10 @@ describe('explorer in Chromium', { skip: skipReason(), timeout: 600_000 }, () =>
     try {
       const p = await openPage(other.url);
       const banner = await p.textContent('[data-testid=load-errors]');
-      assert.match(banner ?? '', /cinn-z\.json does not match manifest\.json/);
+      assert.match(banner ?? '', /cinn-z\.json does not match its manifest/);
       const init = await p.evaluate(() => window.explorer.init!);
       assert.deepEqual(init.layers, ['conv0', 'conv2', 'logits']);
-      await waitDone(p, 'represent', 0);
+      await waitDone(p, 'sample', 0);
       await shot(p, 'checksum-error');
       await p.close();
     } finally {
@@ -248,8 +248,8 @@ describe('explorer in Chromium', { skip: skipReason(), timeout: 600_000 }, () =>
       assert.deepEqual(init.layers, ['conv0', 'conv2', 'z', 'logits']);
       assert.deepEqual(init.factors, ['digit', 'color']);
       assert.equal(init.dynamicsLayer, runs.manifest.dynamicsLayer || null);
-      await waitDone(p, 'represent', 0);
-      await assertNonBlank(p, '[data-testid=represent-output]', 3);
+      await waitDone(p, 'sample', 0);
+      await assertNonBlank(p, '[data-testid=sample-output]', 3);
       await p.close();
     } finally {
       await other.close();

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { tf, initEngine } from '../../src/engine/index.ts';
 import { Random } from '../../src/engine/random.ts';
-import { ConditionalINN, HALF_LOG_2PI, cinnTrainStep, createFlowOptimizer, setLearningRate } from '../../src/flows/index.ts';
+import { ConditionalINN, HALF_LOG_2PI } from '../../src/flows/index.ts';
+import { cinnTrainStep, createFlowOptimizer, setLearningRate } from '../../src/train/flow-train-step.ts';
 import { logAbsDet, solve } from '../../src/flows/linalg.ts';
 
 before(async () => {

@@ -9,9 +9,10 @@ import assert from 'node:assert/strict';
 import { availableBackends, initEngine, tf } from '../../src/engine/index.ts';
 import { Random } from '../../src/engine/random.ts';
 import {
-  blockLayout, ConditionalINN, couplingStack, createFlowOptimizer, cinnTrainStep, flowFusion, FusedCouplingStack, hasNativeBlockKernels,
-  loadFlow, saveFlow, Sequence, setFlowFusion, SemanticINN, iinTrainStep, WeightSource, type CouplingStackOptions,
+  blockLayout, ConditionalINN, couplingStack, flowFusion, FusedCouplingStack, hasNativeBlockKernels,
+  loadFlow, saveFlow, Sequence, setFlowFusion, SemanticINN, WeightSource, type CouplingStackOptions,
 } from '../../src/flows/index.ts';
+import { cinnTrainStep, createFlowOptimizer, iinTrainStep } from '../../src/train/flow-train-step.ts';
 
 const BACKENDS = ['cpu', 'wasm', ...(availableBackends().includes('torch') ? ['torch'] : [])];
 const TOLERANCE = 1e-5;

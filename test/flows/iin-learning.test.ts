@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { tf, initEngine } from '../../src/engine/index.ts';
 import { Random } from '../../src/engine/random.ts';
-import { SemanticINN, createFlowOptimizer, iinTrainStep, setLearningRate } from '../../src/flows/index.ts';
+import { SemanticINN } from '../../src/flows/index.ts';
+import { createFlowOptimizer, iinTrainStep, setLearningRate } from '../../src/train/flow-train-step.ts';
 
 before(async () => {
   await initEngine({ backend: 'wasm' });

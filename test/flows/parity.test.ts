@@ -7,10 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 import { tf, initEngine } from '../../src/engine/index.ts';
-import {
-  bytesToBase64, estimateFactorDimensions, factorLoss, factorShareMask, flowNll, loadFlow, SAVED_FLOW_FORMAT, SAVED_FLOW_VERSION,
-  type InvertibleModule, type JsonObject, type SavedFlow,
-} from '../../src/flows/index.ts';
+import { estimateFactorDimensions, factorLoss, factorShareMask, flowNll, loadFlow, SAVED_FLOW_FORMAT, SAVED_FLOW_VERSION, type InvertibleModule, type JsonObject, type SavedFlow } from '../../src/flows/index.ts';
+import { bytesToBase64 } from '../../src/engine/base64.ts';
 
 const FIXTURES = new URL('../fixtures/flows/', import.meta.url);
 const TOLERANCE = 2e-5;

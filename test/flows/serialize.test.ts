@@ -7,10 +7,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { tf, initEngine } from '../../src/engine/index.ts';
 import { Random } from '../../src/engine/random.ts';
-import {
-  ConditionalINN, SemanticINN, base64ToBytes, bytesToBase64, loadFlow, registeredFlowClasses, saveFlow,
-  type InvertibleModule, type SavedFlow,
-} from '../../src/flows/index.ts';
+import { ConditionalINN, SemanticINN, loadFlow, registeredFlowClasses, saveFlow, type InvertibleModule, type SavedFlow } from '../../src/flows/index.ts';
+import { base64ToBytes, bytesToBase64 } from '../../src/engine/base64.ts';
 import { readFlowFile, writeFileAtomic, writeFlowFile } from '../../src/flows/io-node.ts';
 
 let folder = '';

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { tf, initEngine } from '../../src/engine/index.ts';
 import { Random } from '../../src/engine/random.ts';
-import { ActNorm, ConditionalINN, SemanticINN, cinnTrainStep, createFlowOptimizer, iinTrainStep, setLearningRate } from '../../src/flows/index.ts';
+import { ActNorm, ConditionalINN, SemanticINN } from '../../src/flows/index.ts';
+import { cinnTrainStep, createFlowOptimizer, iinTrainStep, setLearningRate } from '../../src/train/flow-train-step.ts';
 
 before(async () => {
   await initEngine({ backend: 'wasm' });

@@ -8,7 +8,10 @@ import { loadColorMnist } from '../../src/data/node.ts';
 import { Autoencoder, AUTOENCODER_PRESETS, Posterior, autoencoderLoss, perceptualDistance } from '../../src/models/autoencoder.ts';
 import { loadModel, parseCheckpoint, serializeCheckpoint } from '../../src/models/checkpoints.ts';
 import { ColorMnistClassifier, COLORMNIST_CLASSIFIER_PRESETS } from '../../src/models/classifier-colormnist.ts';
-import { AutoencoderTrainer, AUTOENCODER_TRAIN_PRESETS } from '../../src/train/autoencoder-trainer.ts';
+import { AutoencoderTrainer, DEFAULT_AUTOENCODER_TRAIN_CONFIG } from '../../src/train/autoencoder-trainer.ts';
+
+/** A short run for tests (the jobs' presets live in src/pipeline/jobs/). */
+const SMALL_TRAIN = { ...DEFAULT_AUTOENCODER_TRAIN_CONFIG, steps: 200, batchSize: 16, learningRate: 2e-3, decayStart: 200 };
 import { batchAt, type LabeledImages } from '../../src/train/batches.ts';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -95,7 +98,7 @@ describe('Autoencoder', () => {
 
   test('tiny preset: loss falls, no tensor leaks, and it reconstructs a fixed set better than its mean image', () => {
     const ae = new Autoencoder(AUTOENCODER_PRESETS.tiny);
-    const trainer = new AutoencoderTrainer(ae, { ...AUTOENCODER_TRAIN_PRESETS.tiny, steps: 150, decayStart: 150 });
+    const trainer = new AutoencoderTrainer(ae, { ...SMALL_TRAIN, steps: 150, decayStart: 150 });
     const n = 64;
     const rng = new Random(9);
     const losses: number[] = [];
@@ -123,7 +126,7 @@ describe('Autoencoder', () => {
 
   test('PatchGAN option: adaptive weight in [0, 1e4], finite losses, no leaks', () => {
     const ae = new Autoencoder(AUTOENCODER_PRESETS.tiny);
-    const trainer = new AutoencoderTrainer(ae, { ...AUTOENCODER_TRAIN_PRESETS.tiny, discriminator: { enabled: true, start: 1, lrFactor: 1, channels: [8, 16, 16] } });
+    const trainer = new AutoencoderTrainer(ae, { ...SMALL_TRAIN, discriminator: { enabled: true, start: 1, lrFactor: 1, channels: [8, 16, 16] } });
     const counts: number[] = [];
     for (let i = 0; i < 5; i++) {
       const { x, labels } = batch(i * 8, 8);
@@ -151,7 +154,7 @@ describe('Autoencoder', () => {
     assert.ok(same.max().dataSync()[0]! < 1e-6);
     assert.ok(other.min().dataSync()[0]! > 0);
     const ae = new Autoencoder(AUTOENCODER_PRESETS.tiny);
-    const trainer = new AutoencoderTrainer(ae, { ...AUTOENCODER_TRAIN_PRESETS.tiny, perceptualWeight: 1 }, dist);
+    const trainer = new AutoencoderTrainer(ae, { ...SMALL_TRAIN, perceptualWeight: 1 }, dist);
     const m = trainer.step(x, 0);
     assert.ok(Number.isFinite(m.loss));
     // Only the AE's variables change; the feature network is fixed.

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkOutputFolder, installOutput, OutputFolderError } from '../../src/runs/output-folder.ts';
-import { zooOwnFiles } from '../../src/zoo/reproduce.ts';
+import { zooOwnFiles } from '../../src/pipeline/reproduce.ts';
 import { checkReportOutputs } from '../../src/report/report.ts';
 
 const entry = (file: string) => ({ file, sha256: '0'.repeat(64), bytes: 1, kind: 'cinn', metrics: {} });

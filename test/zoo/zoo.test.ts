@@ -7,8 +7,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEngine, tf } from '../../src/engine/index.ts';
-import { reproduceColorMnist } from '../../src/zoo/reproduce.ts';
-import { Zoo, ZooChecksumError } from '../../src/zoo/zoo-files.ts';
+import { reproduceColorMnist } from '../../src/pipeline/reproduce.ts';
+import { Zoo, ZooChecksumError } from '../../src/pipeline/zoo-files.ts';
 import { manifestFiles, type ZooManifest } from '../../src/zoo/manifest.ts';
 import { readModel } from '../../src/pipeline/model-files.ts';
 import { checkInvertibility } from '../../src/flows/invertibility-check.ts';
@@ -122,16 +122,19 @@ describe('zoo (tiny reproduction)', () => {
     assert.equal(numbers.claims.length, 5);
   });
 
-  test("the README's library example runs (on this zoo)", () => {
+  test("the README's library example runs from the checkout (on this zoo; the packed package: test/package)", () => {
     const readme = readFileSync('README.md', 'utf8');
     const section = readme.slice(readme.indexOf('## As a library'));
-    const code = /```ts\n([\s\S]*?)```/.exec(section)![1]!
-      .replaceAll("'zoo/colormnist/", `'${out}/`)
-      .replaceAll("'./src/", `'${process.cwd()}/src/`);
+    const code = /```js\n([\s\S]*?)```/.exec(section)![1]!
+      .replaceAll("'zoo/colormnist'", `'${out}'`)
+      .replaceAll("from 'inntrospect'", `from '${process.cwd()}/src/index.ts'`)
+      .replace(/inputs: \d+/, 'inputs: 4');
     const file = join(root, 'readme-example.mts'); // .mts: an ES module outside the package
-    writeFileSync(file, `${code}\nconsole.log(JSON.stringify(samples.shape));\n`);
+    writeFileSync(file, code);
     const r = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').at(-1)!), [8, 32, 32, 3]);
+    const lines = r.stdout.trim().split('\n');
+    assert.deepEqual(JSON.parse(lines.at(-2)!), [32, 32, 32, 3]);
+    assert.equal(JSON.parse(lines.at(-1)!).inputs, 4);
   });
 });

@@ -5,13 +5,13 @@
 import { tf } from '../../engine/index.ts';
 import type { RandomState } from '../../engine/random.ts';
 import { BatchIterator, type BatchIteratorState } from '../../data/index.ts';
-import { Autoencoder, DEFAULT_AUTOENCODER_CONFIG, type AutoencoderConfig } from '../../models/autoencoder.ts';
+import { Autoencoder, AUTOENCODER_PRESETS, DEFAULT_AUTOENCODER_CONFIG, type AutoencoderConfig } from '../../models/autoencoder.ts';
 import { parseCheckpoint, serializeCheckpoint } from '../../models/checkpoints.ts';
 import { PatchDiscriminator } from '../../models/discriminator.ts';
 import { AutoencoderTrainer, DEFAULT_AUTOENCODER_TRAIN_CONFIG, type AutoencoderTrainConfig } from '../../train/autoencoder-trainer.ts';
 import { reconstructionPsnr } from '../../train/metrics.ts';
 import { DATA_LIMITS, DEFAULT_DATA_CONFIG, gatherImages, loadData, type DataConfig, type LoadedData } from '../data-spec.ts';
-import { gridPng } from '../image-grid.ts';
+import { gridPng } from '../../figures/image-grid.ts';
 import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
 import { TRAIN_STATE_FORMAT, type SampleImage, type TrainingJob, type TrainState } from '../job.ts';
 import type { DeepPartial } from '../../config/config.ts';
@@ -48,7 +48,7 @@ export const AE_JOB_LIMITS: ConfigLimits = {
 export const AE_JOB_PRESETS: Record<'tiny' | 'default', DeepPartial<AeJobConfig>> = {
   tiny: {
     data: { limit: 512, evalImages: 64 },
-    model: { channels: [8, 16, 32, 64], zDim: 16 },
+    model: AUTOENCODER_PRESETS.tiny, // the model's one tiny preset (src/models/autoencoder.ts)
     train: { steps: 40, batchSize: 16, learningRate: 2e-3, decayStart: 40 },
     sampleImages: 4,
   },

@@ -9,10 +9,10 @@ import { BatchIterator, type BatchIteratorState } from '../../data/index.ts';
 import type { Autoencoder } from '../../models/autoencoder.ts';
 import { ConditionalINN, DEFAULT_CINN_CONFIG, type CinnConfig } from '../../flows/cinn.ts';
 import { loadFlow, saveFlow } from '../../flows/serialize.ts';
-import { cinnTrainStep, createFlowOptimizer } from '../../flows/train-step.ts';
+import { cinnTrainStep, createFlowOptimizer } from '../../train/flow-train-step.ts';
 import { flowNll, nllPerDimension } from '../../flows/losses.ts';
 import { DATA_LIMITS, DEFAULT_DATA_CONFIG, gatherImages, loadData, type DataConfig, type LoadedData } from '../data-spec.ts';
-import { gridPng } from '../image-grid.ts';
+import { gridPng } from '../../figures/image-grid.ts';
 import { readModelOfKind } from '../model-files.ts';
 import {
   describeCard, emitByomNote, MODEL_FINGERPRINT_FILE, openModelUnderStudy,

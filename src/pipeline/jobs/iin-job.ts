@@ -10,10 +10,10 @@ import { colorMnistPairs, labelPairs, type ImageDataset, type PairSampler, type 
 import type { Autoencoder } from '../../models/autoencoder.ts';
 import { DEFAULT_IIN_CONFIG, SemanticINN, type IinConfig } from '../../flows/iin.ts';
 import { loadFlow, saveFlow } from '../../flows/serialize.ts';
-import { createFlowOptimizer, iinTrainStep } from '../../flows/train-step.ts';
+import { createFlowOptimizer, iinTrainStep } from '../../train/flow-train-step.ts';
 import { DATA_LIMITS, DEFAULT_DATA_CONFIG, loadData, type DataConfig } from '../data-spec.ts';
 import { filePairs, readPairFile, type PairFileSpec } from '../pair-file.ts';
-import { gridPng } from '../image-grid.ts';
+import { gridPng } from '../../figures/image-grid.ts';
 import { readModelOfKind } from '../model-files.ts';
 import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
 import { adaptOptimizerState } from '../optimizer-fit.ts';

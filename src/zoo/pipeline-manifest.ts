@@ -6,7 +6,7 @@
  * there is no `classifier`. Browser-safe types.
  */
 import type { ModelCard } from '../models/model-under-study.ts';
-import type { ZooFileEntry, ZooManifest } from '../zoo/manifest.ts';
+import type { ZooFileEntry, ZooManifest } from './manifest.ts';
 
 /** A model under study that inntrospect did not train, served as one model.json and one weights file. */
 export interface ExternalModelEntry {

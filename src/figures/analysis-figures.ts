@@ -1,10 +1,11 @@
 /**
- * The analyses as commands: each takes parsed options and an `AnalysisContext` (built by the
- * caller from run folders or zoo files), runs the library function of src/analysis/, and writes
- * its figure (PNG; SVG too for plots) and its numbers (JSON) into `out`. Returns the paths
- * written and the numbers. Nothing is printed; progress goes to `onProgress`.
+ * The analyses' figures: each function takes an `AnalysisContext` and the analysis' options,
+ * runs the library function of src/analysis/, and renders its figure (PNG; SVG too for plots)
+ * and its numbers (JSON) as named artefacts in memory: `{ numbers, artefacts: { name, bytes }[] }`.
+ * No file IO: the CLI writes the artefacts into its output folder, the report embeds their
+ * bytes. Nothing is printed; progress goes to `onProgress`.
  *
- * Files (per command):
+ * Artefacts (per analysis):
  *   samples       samples-<layer>.png, samples-<layer>.json
  *   invariance    invariance-per-layer.{json,svg,png}, invariance-per-layer-variance.{svg,png} (log scale)
  *   semantic      semantic-sensitivity.{json,svg,png}
@@ -12,11 +13,8 @@
  *   attack        attack-<kind>.png, attack-<kind>.json, attack-<kind>-stats.{svg,png}
  *   modify        semantic-modification.{png,json}, semantic-modification-distance.{svg,png}
  *   mix           mixing-<layer>.{png,json}
- *   compare       compare-models.{png,json}
  *   table1        table1.{json,md,svg,png}, table1-examples.png
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { AnalysisContext, ImageArray } from '../analysis/context.ts';
 import { invariancePerLayer, layerSamples, type InvariancePerLayerOptions, type LayerSamplesOptions, type ReencodingCheck } from '../analysis/invariances.ts';
@@ -25,57 +23,50 @@ import { trainingDynamics, type TrainingCheckpoint, type TrainingDynamicsOptions
 import { attackStatistics, attackVisualization, type AttackStatisticsOptions } from '../analysis/attacks.ts';
 import { semanticModification, type SemanticModificationOptions } from '../analysis/semantic-modification.ts';
 import { imageMixing, type MixingOptions } from '../analysis/mixing.ts';
-import { compareModels, type ComparedModel, type CompareModelsOptions } from '../analysis/compare-models.ts';
 import { table1, type Table1Options } from '../analysis/table1.ts';
-import { imageGridPng } from '../figures/image-grid.ts';
-import { attackStatisticsSpec, invariancePerLayerSpec, renderSvg, semanticModificationSpec, semanticSensitivitySpec, table1Spec, trainingDynamicsSpec } from '../figures/plots.ts';
-import { svgToPng } from '../figures/png.ts';
-import { tileFromHeatmap, tileFromImage, type Tile } from '../figures/tiles.ts';
-import { writeJsonAtomic } from '../runs/atomic-file.ts';
+import { imageGridPng } from './image-grid.ts';
+import { attackStatisticsSpec, invariancePerLayerSpec, renderSvg, semanticModificationSpec, semanticSensitivitySpec, table1Spec, trainingDynamicsSpec } from './plots.ts';
+import { svgToPng } from './png.ts';
+import { tileFromHeatmap, tileFromImage, type Tile } from './tiles.ts';
 
-/** What every command returns: the files written (absolute or relative to the cwd, as `out` is) and the numbers. */
-export interface CommandResult<N> {
-  files: string[];
-  numbers: N;
+/** A rendered file: its name (no folder) and its bytes. */
+export interface Artefact {
+  name: string;
+  bytes: Uint8Array;
 }
 
-/** Options every command takes besides its analysis' own. */
-export interface OutputOptions {
-  /** Output folder (created if missing). */
-  out: string;
+/** What every figure function returns: the numbers and the artefacts rendered. */
+export interface FigureResult<N> {
+  numbers: N;
+  artefacts: Artefact[];
+}
+
+/** Options every figure function takes besides its analysis' own. */
+export interface FigureOptions {
   /** Enlargement of image tiles in grids. Default 3. */
   scale?: number;
 }
 
-class Writer {
-  readonly files: string[] = [];
-  constructor(readonly out: string) {
-    mkdirSync(out, { recursive: true });
-  }
+class Artefacts {
+  readonly list: Artefact[] = [];
 
   json(name: string, value: unknown): void {
-    const path = join(this.out, name);
-    writeJsonAtomic(path, value);
-    this.files.push(path);
+    this.list.push({ name, bytes: new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`) });
   }
 
   text(name: string, value: string): void {
-    const path = join(this.out, name);
-    writeFileSync(path, value);
-    this.files.push(path);
+    this.list.push({ name, bytes: new TextEncoder().encode(value) });
   }
 
-  async png(name: string, data: Buffer): Promise<void> {
-    const path = join(this.out, name);
-    writeFileSync(path, data);
-    this.files.push(path);
+  png(name: string, data: Uint8Array): void {
+    this.list.push({ name, bytes: data });
   }
 
-  /** Writes <base>.svg and <base>.png of a Vega-Lite spec. */
+  /** <base>.svg and <base>.png of a Vega-Lite spec. */
   async plot(base: string, spec: TopLevelSpec): Promise<void> {
     const svg = await renderSvg(spec);
     this.text(`${base}.svg`, svg);
-    await this.png(`${base}.png`, await svgToPng(svg));
+    this.png(`${base}.png`, await svgToPng(svg));
   }
 }
 
@@ -93,7 +84,7 @@ function className(ctx: AnalysisContext, c: number): string {
   return ctx.data.classNames[c] ?? String(c);
 }
 
-/** The numbers `samplesCommand` writes. */
+/** The numbers of `sampleFigures`. */
 export interface SamplesNumbers {
   layer: string;
   indices: number[];
@@ -106,8 +97,8 @@ export interface SamplesNumbers {
 }
 
 /** Analysis 1: rows [x, D(E(x)), x̄₁ … x̄ₙ, mean, variance] per input. */
-export async function samplesCommand(ctx: AnalysisContext, options: LayerSamplesOptions & OutputOptions): Promise<CommandResult<SamplesNumbers>> {
-  const w = new Writer(options.out);
+export async function sampleFigures(ctx: AnalysisContext, options: LayerSamplesOptions & FigureOptions): Promise<FigureResult<SamplesNumbers>> {
+  const w = new Artefacts();
   const r = layerSamples(ctx, options);
   const n = r.samplesPerInput;
   const maxVar = Math.max(...r.varianceMaps);
@@ -119,7 +110,7 @@ export async function samplesCommand(ctx: AnalysisContext, options: LayerSamples
     tileFromHeatmap(r.varianceMaps, r.varianceMapShape, i, maxVar),
   ]);
   const columnLabels = ['x', 'D(E(x))', ...Array.from({ length: n }, (_, k) => `x̄${k + 1}`), 'mean', 'variance'];
-  await w.png(`samples-${safeName(r.layer)}.png`, await imageGridPng(rows, { scale: options.scale, columnLabels, title: `${ctx.modelName ?? 'model'} · ${r.layer}: x̄ = D(t⁻¹(v|Φ(x))), v ~ N(0, I)` }));
+  w.png(`samples-${safeName(r.layer)}.png`, await imageGridPng(rows, { scale: options.scale, columnLabels, title: `${ctx.modelName ?? 'model'} · ${r.layer}: x̄ = D(t⁻¹(v|Φ(x))), v ~ N(0, I)` }));
   const numbers: SamplesNumbers = {
     layer: r.layer,
     indices: r.indices,
@@ -129,33 +120,33 @@ export async function samplesCommand(ctx: AnalysisContext, options: LayerSamples
     reencoding: r.reencoding,
   };
   w.json(`samples-${safeName(r.layer)}.json`, numbers);
-  return { files: w.files, numbers };
+  return { numbers, artefacts: w.list };
 }
 
 /** Analysis 2. */
-export async function invarianceCommand(ctx: AnalysisContext, options: InvariancePerLayerOptions & OutputOptions) {
-  const w = new Writer(options.out);
+export async function invarianceFigures(ctx: AnalysisContext, options: InvariancePerLayerOptions & FigureOptions) {
+  const w = new Artefacts();
   const r = invariancePerLayer(ctx, options);
   w.json('invariance-per-layer.json', r);
   await w.plot('invariance-per-layer', invariancePerLayerSpec(r, `Invariance per layer · ${ctx.modelName ?? 'model'}`));
   if (r.layers.every((l) => l.zbarVariance > 0 && l.imageVariance > 0)) {
     await w.plot('invariance-per-layer-variance', invariancePerLayerSpec(r, `Variance over samples per layer · ${ctx.modelName ?? 'model'}`, 'variance'));
   }
-  return { files: w.files, numbers: r };
+  return { numbers: r, artefacts: w.list };
 }
 
 /** Analysis 3. */
-export async function semanticCommand(ctx: AnalysisContext, options: SemanticSensitivityOptions & OutputOptions) {
-  const w = new Writer(options.out);
+export async function semanticFigures(ctx: AnalysisContext, options: SemanticSensitivityOptions & FigureOptions) {
+  const w = new Artefacts();
   const r = semanticSensitivity(ctx, options);
   w.json('semantic-sensitivity.json', r);
   await w.plot('semantic-sensitivity', semanticSensitivitySpec(r, `Semantic sensitivity · ${ctx.modelName ?? 'model'}`));
-  return { files: w.files, numbers: r };
+  return { numbers: r, artefacts: w.list };
 }
 
 /** Analysis 4. */
-export async function dynamicsCommand(ctx: AnalysisContext, checkpoints: readonly TrainingCheckpoint[], options: TrainingDynamicsOptions & OutputOptions) {
-  const w = new Writer(options.out);
+export async function dynamicsFigures(ctx: AnalysisContext, checkpoints: readonly TrainingCheckpoint[], options: TrainingDynamicsOptions & FigureOptions) {
+  const w = new Artefacts();
   const r = trainingDynamics(ctx, checkpoints, options);
   const { shown, ...numbers } = r;
   w.json('training-dynamics.json', { ...numbers, shownIterations: shown.map((s) => s.iteration) });
@@ -170,14 +161,14 @@ export async function dynamicsCommand(ctx: AnalysisContext, checkpoints: readonl
   }
   if (rows.length > 0) {
     const n = shown[0]!.samplesPerInput;
-    await w.png('training-dynamics-samples.png', await imageGridPng(rows, { scale: options.scale, rowLabels, columnLabels: ['x', ...Array.from({ length: n }, (_, k) => `x̄${k + 1}`)], title: 'Samples at two checkpoints (same x, same v)' }));
+    w.png('training-dynamics-samples.png', await imageGridPng(rows, { scale: options.scale, rowLabels, columnLabels: ['x', ...Array.from({ length: n }, (_, k) => `x̄${k + 1}`)], title: 'Samples at two checkpoints (same x, same v)' }));
   }
-  return { files: w.files, numbers };
+  return { numbers, artefacts: w.list };
 }
 
 /** Analysis 5: the figure for a few inputs and the batch numbers. */
-export async function attackCommand(ctx: AnalysisContext, options: AttackStatisticsOptions & OutputOptions & { showInputs?: number }) {
-  const w = new Writer(options.out);
+export async function attackFigures(ctx: AnalysisContext, options: AttackStatisticsOptions & FigureOptions & { showInputs?: number }) {
+  const w = new Artefacts();
   const kind = options.kind ?? 'fgsm';
   const tag = `${kind}${options.target !== undefined ? `-target${options.target}` : ''}`;
   const vis = attackVisualization(ctx, { ...options, count: options.showInputs ?? 4, indices: undefined });
@@ -192,7 +183,7 @@ export async function attackCommand(ctx: AnalysisContext, options: AttackStatist
       rowLabels.push(l.layer);
     }
   });
-  await w.png(`attack-${tag}.png`, await imageGridPng(rows, {
+  w.png(`attack-${tag}.png`, await imageGridPng(rows, {
     scale: options.scale,
     rowLabels,
     columnLabels: ['clean', `${kind} ε=${vis.config.epsilon}`, 'random sign'],
@@ -202,12 +193,12 @@ export async function attackCommand(ctx: AnalysisContext, options: AttackStatist
   const numbers = { figure: { indices: vis.indices, predictions: vis.predictions }, ...stats };
   w.json(`attack-${tag}.json`, numbers);
   await w.plot(`attack-${tag}-stats`, attackStatisticsSpec(stats));
-  return { files: w.files, numbers };
+  return { numbers, artefacts: w.list };
 }
 
 /** Analysis 6. */
-export async function modifyCommand(ctx: AnalysisContext, options: SemanticModificationOptions & OutputOptions) {
-  const w = new Writer(options.out);
+export async function modifyFigures(ctx: AnalysisContext, options: SemanticModificationOptions & FigureOptions) {
+  const w = new Artefacts();
   const r = semanticModification(ctx, options);
   const rows = r.indices.map((_, i) => [
     tileFromImage(r.inputs, i),
@@ -215,7 +206,7 @@ export async function modifyCommand(ctx: AnalysisContext, options: SemanticModif
     ...r.factors.flatMap((f) => [tileFromImage(f.partnerImages, i), tileFromImage(f.modified, i)]),
   ]);
   const columnLabels = ['x', 'D(E(x))', ...r.factors.flatMap((f) => [`${f.factor} from`, `x̄* (${f.factor})`])];
-  await w.png('semantic-modification.png', await imageGridPng(rows, { scale: options.scale, columnLabels, title: 'Replace one factor of e(E(x)) by another image\'s, decode D(e⁻¹(·))' }));
+  w.png('semantic-modification.png', await imageGridPng(rows, { scale: options.scale, columnLabels, title: 'Replace one factor of e(E(x)) by another image\'s, decode D(e⁻¹(·))' }));
   const numbers = {
     indices: r.indices,
     output: r.output,
@@ -224,33 +215,20 @@ export async function modifyCommand(ctx: AnalysisContext, options: SemanticModif
   };
   w.json('semantic-modification.json', numbers);
   await w.plot('semantic-modification-distance', semanticModificationSpec(r));
-  return { files: w.files, numbers };
+  return { numbers, artefacts: w.list };
 }
 
 /** Analysis 7: a grid with the v-images down the left and the z-images along the top. */
-export async function mixCommand(ctx: AnalysisContext, options: MixingOptions & OutputOptions) {
-  const w = new Writer(options.out);
+export async function mixFigures(ctx: AnalysisContext, options: MixingOptions & FigureOptions) {
+  const w = new Artefacts();
   const r = imageMixing(ctx, options);
   const cols = r.representationIndices.length;
   const rows: (Tile | null)[][] = [[null, ...tiles(r.representationImages)]];
   r.invarianceIndices.forEach((_, i) => rows.push([tileFromImage(r.invarianceImages, i), ...tiles(r.mixed, i * cols, (i + 1) * cols)]));
-  await w.png(`mixing-${safeName(r.layer)}.png`, await imageGridPng(rows, { scale: options.scale, title: `${r.layer}: D(t⁻¹(v(row) | z(column)))` }));
+  w.png(`mixing-${safeName(r.layer)}.png`, await imageGridPng(rows, { scale: options.scale, title: `${r.layer}: D(t⁻¹(v(row) | z(column)))` }));
   const numbers = { layer: r.layer, invarianceIndices: r.invarianceIndices, representationIndices: r.representationIndices };
   w.json(`mixing-${safeName(r.layer)}.json`, numbers);
-  return { files: w.files, numbers };
-}
-
-/** Analysis 8. */
-export async function compareCommand(ctx: Pick<AnalysisContext, 'ae' | 'data'>, models: readonly ComparedModel[], options: CompareModelsOptions & OutputOptions) {
-  const w = new Writer(options.out);
-  const r = compareModels(ctx, models, options);
-  const n = r.samplesPerInput;
-  const rows = r.indices.map((_, i) => [tileFromImage(r.inputs, i), ...r.models.flatMap((m) => tiles(m.samples, i * n, (i + 1) * n))]);
-  const columnLabels = ['x', ...r.models.flatMap((m) => Array.from({ length: n }, (_, k) => (k === 0 ? `${m.name} (${m.layer})` : '')))];
-  await w.png('compare-models.png', await imageGridPng(rows, { scale: options.scale, columnLabels, title: 'Samples conditioned on each model\'s z (same v)' }));
-  const numbers = { indices: r.indices, samplesPerInput: n, models: r.models.map((m) => ({ name: m.name, layer: m.layer })) };
-  w.json('compare-models.json', numbers);
-  return { files: w.files, numbers };
+  return { numbers, artefacts: w.list };
 }
 
 function table1Markdown(r: ReturnType<typeof table1>): string {
@@ -268,8 +246,8 @@ function table1Markdown(r: ReturnType<typeof table1>): string {
 }
 
 /** Analysis 9: Table 1 (JSON, Markdown, plot) and the Fig. 2-style example grid. */
-export async function table1Command(ctx: AnalysisContext, options: Table1Options & OutputOptions) {
-  const w = new Writer(options.out);
+export async function table1Figures(ctx: AnalysisContext, options: Table1Options & FigureOptions) {
+  const w = new Artefacts();
   const r = table1(ctx, options);
   const { examples, ...numbers } = r;
   w.json('table1.json', numbers);
@@ -287,6 +265,6 @@ export async function table1Command(ctx: AnalysisContext, options: Table1Options
       rowLabels.push(`${l.layer} ${name}`);
     }
   }
-  await w.png('table1-examples.png', await imageGridPng(rows, { scale: options.scale, rowLabels, title: 'Reconstructions from z = Φ(x) per layer and method' }));
-  return { files: w.files, numbers };
+  w.png('table1-examples.png', await imageGridPng(rows, { scale: options.scale, rowLabels, title: 'Reconstructions from z = Φ(x) per layer and method' }));
+  return { numbers, artefacts: w.list };
 }

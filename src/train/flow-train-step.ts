@@ -8,13 +8,13 @@
  * (the optimizer's own slots appear once, at the first step).
  */
 import { tf } from '../engine/index.ts';
-import { FusedAdamOptimizer } from '../train/fused-adam.ts';
-import { setLearningRate } from '../train/optim.ts';
-import type { ConditionalINN } from './cinn.ts';
-import type { SemanticINN } from './iin.ts';
-import { resolveConfig, type DeepPartial } from './config.ts';
-import { flowNll, nllPerDimension } from './losses.ts';
-import { trainableVariables, type FlowComponent } from './module.ts';
+import { FusedAdamOptimizer } from './fused-adam.ts';
+import { setLearningRate } from './optim.ts';
+import type { ConditionalINN } from '../flows/cinn.ts';
+import type { SemanticINN } from '../flows/iin.ts';
+import { resolveConfig, type DeepPartial } from '../flows/config.ts';
+import { flowNll, nllPerDimension } from '../flows/losses.ts';
+import { trainableVariables, type FlowComponent } from '../flows/module.ts';
 
 export interface FlowOptimizerConfig {
   /** Adam step size (reference: 4.5e-6 × batch size, i.e. 7.2e-5 for t at batch 16, 1.125e-4 for e at 25). */

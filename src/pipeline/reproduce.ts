@@ -11,11 +11,11 @@ import { RunFolder } from '../runs/run-folder.ts';
 import { writeJsonAtomic } from '../runs/atomic-file.ts';
 import { checkOutputFolder, installOutput } from '../runs/output-folder.ts';
 import type { ProgressListener } from '../runs/progress.ts';
-import { jobDefinition, type PresetName } from '../pipeline/jobs/index.ts';
-import { runJob, type RunResult } from '../pipeline/runner.ts';
-import type { JobKind } from '../pipeline/job.ts';
-import { ZOO_FORMAT, type ZooFileEntry, type ZooManifest } from './manifest.ts';
-import { packModelText } from './pack.ts';
+import { jobDefinition, type PresetName } from './jobs/index.ts';
+import { runJob, type RunResult } from './runner.ts';
+import type { JobKind } from './job.ts';
+import { ZOO_FORMAT, type ZooFileEntry, type ZooManifest } from '../zoo/manifest.ts';
+import { packModelText } from '../zoo/pack.ts';
 import { sha256 } from './zoo-files.ts';
 
 /** What the shipped ColorMNIST pipeline is made of, on top of each job's preset. */

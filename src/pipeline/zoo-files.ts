@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readModel, type LoadedModel } from '../pipeline/model-files.ts';
-import { manifestFiles, ZOO_FORMAT, ZooChecksumError, type ZooFileEntry, type ZooManifest } from './manifest.ts';
+import { readModel, type LoadedModel } from './model-files.ts';
+import { manifestFiles, ZOO_FORMAT, ZooChecksumError, type ZooFileEntry, type ZooManifest } from '../zoo/manifest.ts';
 import { readJsonFile } from '../runs/json-file.ts';
 import { resolveInside } from '../models/contained-path.ts';
 

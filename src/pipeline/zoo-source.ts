@@ -1,0 +1,74 @@
+/**
+ * A zoo folder as a pipeline (Node): its manifest.json, checked, and a reader of the folder's
+ * files for `openPipeline` (open-pipeline.ts). Also finds the zoo shipped inside the npm
+ * package, so `open('zoo/colormnist')` and the CLI's default work from any folder once
+ * inntrospect is installed (a `zoo/colormnist` below the current folder wins).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkManifest, openPipeline, type OpenPipelineOptions, type Pipeline, type PipelineReader } from './open-pipeline.ts';
+
+/** The package's root: two levels above this file, in the checkout (src/) and in the package (dist/) alike. */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The zoo's default source name; the CLI's analyses and `explore` use it when given none. */
+export const DEFAULT_ZOO = 'zoo/colormnist';
+
+/**
+ * Where a source named `spec` is: as given when it exists, else the package's own zoo for a
+ * name `zoo/<name>` (the zoo ships inside the package). Unchanged when neither exists, so the
+ * caller's "does not exist" error names what the user wrote.
+ *
+ * @example
+ *   resolveSourcePath('zoo/colormnist');   // ./zoo/colormnist, or <package>/zoo/colormnist
+ */
+export function resolveSourcePath(spec: string): string {
+  if (existsSync(spec)) return spec;
+  const m = /^(?:\.\/)?zoo\/([A-Za-z0-9._-]+)\/?$/.exec(spec);
+  if (m) {
+    const shipped = join(PACKAGE_ROOT, 'zoo', m[1]!);
+    if (existsSync(join(shipped, 'manifest.json'))) return shipped;
+  }
+  return spec;
+}
+
+export function isZooFolder(dir: string): boolean {
+  return existsSync(join(dir, 'manifest.json'));
+}
+
+/** Reads files below `dir`; every read goes through `onRead` (tests count them). */
+export function folderReader(dir: string, onRead?: (file: string) => void): PipelineReader {
+  return {
+    read: async (file) => {
+      onRead?.(file);
+      const path = join(dir, file);
+      if (!existsSync(path)) throw new Error(`zoo file ${path} is missing`);
+      return new Uint8Array(await readFile(path));
+    },
+    sha256: async (bytes) => createHash('sha256').update(bytes).digest('hex'),
+    describe: (file) => join(dir, file),
+  };
+}
+
+/**
+ * Opens a zoo folder lazily: only manifest.json is read now.
+ *
+ * @example
+ *   const p = openZooFolder('zoo/colormnist');
+ *   const ae = await p.autoencoder();
+ */
+export function openZooFolder(dir: string, options: OpenPipelineOptions & { onRead?: (file: string) => void } = {}): Pipeline {
+  const path = join(dir, 'manifest.json');
+  if (!existsSync(path)) throw new Error(`${dir} is not a zoo folder (no manifest.json)`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new Error(`${path}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  options.onRead?.('manifest.json');
+  return openPipeline(checkManifest(json, path), folderReader(resolve(dir), options.onRead), options);
+}
