@@ -11,7 +11,8 @@ import { dirname, join, normalize, relative, resolve } from 'node:path';
 /** The layers from the bottom up; folders of one rank may not import each other. */
 export const LAYERS: string[][] = [
   ['engine'],
-  ['config', 'runs'],
+  ['config'],
+  ['runs'],
   ['flows', 'models', 'data'],
   ['train'],
   ['zoo'],
