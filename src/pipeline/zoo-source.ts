@@ -67,7 +67,7 @@ export function openZooFolder(dir: string, options: OpenPipelineOptions & { onRe
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new Error(`${path}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+    throw new Error(`zoo manifest ${path} is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
   }
   options.onRead?.('manifest.json');
   return openPipeline(checkManifest(json, path), folderReader(resolve(dir), options.onRead), options);
