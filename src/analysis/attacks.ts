@@ -249,7 +249,7 @@ export function attackStatistics(ctx: AnalysisContext, options: AttackStatistics
   const config: AttackConfig = { kind: options.kind ?? 'fgsm', epsilon: options.epsilon ?? 0.02, steps: options.steps, stepSize: options.stepSize, target: options.target, randomStart: options.randomStart, temperature: options.temperature };
   const layers = selectLayers(ctx, options.layers);
   const vr = ctx.data.valueRange;
-  const dataZbar = dataVariances(ctx, pickIndices(ctx.data.shape[0], Math.max(indices.length, 256), rng)).zbar;
+  const dataZbar = dataVariances(ctx, pickIndices(ctx.data.shape[0], Math.max(indices.length, 256), rng), rng).zbar;
   const acc = layers.map(() => ({ rep: [] as number[], repR: [] as number[], zb: [] as number[], zbR: [] as number[] }));
   const losses = { clean: [] as number[], adversarial: [] as number[], random: [] as number[] };
   let success = 0;

@@ -16,9 +16,12 @@ import type { FlowResult } from '../flows/module.ts';
 import type { Greybox } from '../models/greybox.ts';
 import type { ProgressListener } from '../runs/progress.ts';
 
-/** The AE: q(z̄|x) (its mean is z̄ = E(x)) and the decoder D. `Autoencoder` satisfies this. */
+/**
+ * The AE: q(z̄|x) (its mean is z̄ = E(x); `sample` draws z̄ ~ q(z̄|x), as t and e are trained on)
+ * and the decoder D. `Autoencoder` satisfies this.
+ */
 export interface AutoencoderLike {
-  encode(x: tf.Tensor): { readonly mean: tf.Tensor2D; dispose(): void };
+  encode(x: tf.Tensor): { readonly mean: tf.Tensor2D; sample(rng: Random): tf.Tensor2D; dispose(): void };
   decode(zbar: tf.Tensor): tf.Tensor4D;
 }
 
@@ -138,6 +141,17 @@ export function requireClassifier(ctx: AnalysisContext, where: string): (x: tf.T
   return (x) => tf.tidy(() => tf.log(tf.maximum(f(x), 1e-12)) as tf.Tensor2D);
 }
 
+/**
+ * Which images an analysis ran on, for every output: the dataset's name says its split (e.g.
+ * 'colormnist/test', or an image folder's held-out part).
+ *
+ * @example
+ *   describeImages(ctx.data);   // '1000 images of colormnist/test'
+ */
+export function describeImages(data: Pick<ImageDataset, 'name' | 'shape'>, used?: number): string {
+  return `${used !== undefined && used < data.shape[0] ? `${used} of ` : ''}${data.shape[0]} images of ${data.name}`;
+}
+
 /** `count` distinct image indices drawn from `rng` (all images, shuffled, when count ≥ n). */
 export function pickIndices(n: number, count: number, rng: Random): number[] {
   if (n < 1) throw new Error('pickIndices: the dataset is empty');
@@ -163,6 +177,20 @@ export function encodeMean(ae: AutoencoderLike, x: tf.Tensor): tf.Tensor2D {
   const m = tf.clone(post.mean);
   post.dispose();
   return m;
+}
+
+/**
+ * z̄ ~ q(z̄|x), one posterior sample per image: the codes t and e were trained on (the cinn and
+ * iin jobs sample, as the reference does), so every data reference a measure compares t's samples
+ * with is drawn the same way (docs/analyses.md, "Data references").
+ */
+export function encodeSample(ae: AutoencoderLike, x: tf.Tensor, rng: Random): tf.Tensor2D {
+  const post = ae.encode(x);
+  try {
+    return post.sample(rng);
+  } finally {
+    post.dispose();
+  }
 }
 
 /** Repeats each row of a batch n times (rows b·n … b·n + n − 1 are copies of row b). */

@@ -6,6 +6,7 @@
  * |---|---|---|
  * | invariances.ts | 1 samples of a layer's invariances; 2 invariance per layer | Fig. 3 |
  * | semantic-sensitivity.ts | 3 how much of each semantic factor z fixes | §3.2 |
+ * | e-quality.ts | 10 what each factor of e separates, pair correlations beside their bound | IIN |
  * | training-dynamics.ts | 4 the same per training checkpoint, with accuracy | Fig. 4 |
  * | snapshot-curves.ts | 4 accuracy and factor-swap reactions per checkpoint | Fig. 4 |
  * | attacks.ts | 5 FGSM / PGD made visible, per layer | Fig. 5 |
@@ -20,6 +21,7 @@ export * from './context.ts';
 export * from './stats.ts';
 export * from './invariances.ts';
 export * from './semantic-sensitivity.ts';
+export * from './e-quality.ts';
 export * from './training-dynamics.ts';
 export * from './snapshot-curves.ts';
 export * from './attacks.ts';

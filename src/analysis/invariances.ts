@@ -12,7 +12,7 @@ import { tf } from '../engine/index.ts';
 import { Random } from '../engine/random.ts';
 import {
   type AnalysisContext, type CommonOptions, type ImageArray,
-  encodeMean, findLayer, scoped, forChunks, imagesTensor, pickIndices, rowSize, sampleZbar, selectLayers, toImageArray, concatImages,
+  encodeMean, encodeSample, findLayer, scoped, forChunks, imagesTensor, pickIndices, rowSize, sampleZbar, selectLayers, toImageArray, concatImages,
 } from './context.ts';
 import { columnVariances, cosineSimilarity, groupVariances, mean, sum } from './stats.ts';
 
@@ -157,19 +157,19 @@ export interface LayerInvariance {
   layer: string;
   /** V_z̄(l) = mean_x Σ_d Var_k t⁻¹(v_k|Φ(x))_d. */
   zbarVariance: number;
-  /** V_z̄(l) / Σ_d Var_x E(x)_d: the share of z̄'s variance left to v ("variance explained by v"). */
+  /** V_z̄(l) / Σ_d Var_data z̄_d (z̄ ~ q(z̄|x)): the share of z̄'s variance left to v ("variance explained by v"). */
   zbarShare: number;
   /** V_img(l) = mean_x mean_{pixels, channels} Var_k D(t⁻¹(v_k|Φ(x))). */
   imageVariance: number;
-  /** V_img(l) / mean_{pixels, channels} Var_x D(E(x)). */
+  /** V_img(l) / mean_{pixels, channels} Var_data D(z̄), z̄ ~ q(z̄|x). */
   imageShare: number;
 }
 
 export interface InvariancePerLayerResult {
   layers: LayerInvariance[];
-  /** Σ_d Var_x E(x)_d over the data images. */
+  /** Σ_d Var_data z̄_d over the data images, one posterior sample z̄ ~ q(z̄|x) each. */
   dataZbarVariance: number;
-  /** mean_{pixels, channels} Var_x D(E(x)) over the data images. */
+  /** mean_{pixels, channels} Var_data D(z̄) over the same posterior samples. */
   dataImageVariance: number;
   inputs: number;
   samples: number;
@@ -190,7 +190,7 @@ export function invariancePerLayer(ctx: AnalysisContext, options: InvariancePerL
   const rng = new Random(seed);
   const total = ctx.data.shape[0];
   const dataCount = Math.min(total, options.dataImages ?? Math.max(inputs, 256));
-  const data = dataVariances(ctx, pickIndices(total, dataCount, rng), batchSize);
+  const data = dataVariances(ctx, pickIndices(total, dataCount, rng), rng, batchSize);
   const indices = pickIndices(total, inputs, rng);
   const out: LayerInvariance[] = [];
   const sampleSeed = rng.nextUint32(); // the same v for every layer (common random numbers)
@@ -217,14 +217,19 @@ export function invariancePerLayer(ctx: AnalysisContext, options: InvariancePerL
   return { layers: out, dataZbarVariance: data.zbar, dataImageVariance: data.image, inputs: indices.length, samples: n };
 }
 
-/** Σ_d Var_x E(x)_d and mean_pixels Var_x D(E(x)) over the given images. */
-export function dataVariances(ctx: Pick<AnalysisContext, 'ae' | 'data'>, indices: readonly number[], batchSize = 32): { zbar: number; image: number } {
+/**
+ * Σ_d Var_data z̄_d and mean_pixels Var_data D(z̄) over the given images, with z̄ ~ q(z̄|x) one
+ * posterior sample per image: t is trained on posterior samples, so a t that ignores z and
+ * matches its training distribution gives V_z̄ / Σ_d Var_data z̄_d = 1 (the posterior means
+ * vary less than the samples, which put shares above 1 for such a t).
+ */
+export function dataVariances(ctx: Pick<AnalysisContext, 'ae' | 'data'>, indices: readonly number[], rng: Random, batchSize = 32): { zbar: number; image: number } {
   const codes: ImageArray[] = [];
   const zbars: Float32Array[] = [];
   for (let off = 0; off < indices.length; off += batchSize) {
     const chunk = indices.slice(off, off + batchSize);
     scoped(() => {
-      const zbar = encodeMean(ctx.ae, imagesTensor(ctx.data, chunk));
+      const zbar = encodeSample(ctx.ae, imagesTensor(ctx.data, chunk), rng);
       zbars.push(Float32Array.from(zbar.dataSync()));
       codes.push(toImageArray(ctx.ae.decode(zbar), ctx.data.valueRange));
     });

@@ -340,3 +340,110 @@ export function frechetDistance(a: Pick<GaussianStats, 'dim' | 'mean' | 'cov'>, 
   for (let d = 0; d < n; d++) trace += a.cov[d * n + d]! + b.cov[d * n + d]!;
   return Math.max(0, meanTerm + trace - 2 * traceSqrt);
 }
+
+/**
+ * One-way variance decomposition of `groups` consecutive groups of `perGroup` rows of `dim`
+ * values (the samples of input i are rows i·n … i·n + n − 1), per dimension:
+ *   within_d  = (1/m) Σ_i Var_k y_ik,d                 unbiased for E_x Var_v y_d
+ *   between_d = Var_i ȳ_i,d − within_d / n             unbiased for Var_x E_v y_d
+ * (E Var_i ȳ_i = Var_x E_v y + E_x Var_v y / n when the groups' samples are independent, so
+ * the raw variance of the group means overstates what x captures by within/n). between_d is not
+ * clamped here: it can be slightly negative when x captures nothing. Needs m ≥ 2, n ≥ 2.
+ */
+export function varianceDecomposition(rows: ArrayLike<number>, groups: number, perGroup: number, dim: number): { within: Float64Array; between: Float64Array } {
+  if (groups < 2 || perGroup < 2) throw new Error(`varianceDecomposition: need at least 2 groups of at least 2 rows, got ${groups}×${perGroup}`);
+  const within = new Float64Array(dim);
+  const v = groupVariances(rows, groups, perGroup, dim);
+  for (let g = 0; g < groups; g++) for (let d = 0; d < dim; d++) within[d]! += v[g * dim + d]! / groups;
+  const means = groupMeans(rows, groups, perGroup, dim);
+  const between = columnVariances(means, groups, dim);
+  for (let d = 0; d < dim; d++) between[d]! -= within[d]! / perGroup;
+  return { within, between };
+}
+
+/** Per-group means of the layout `groupVariances` takes: [groups·dim]. */
+export function groupMeans(rows: ArrayLike<number>, groups: number, perGroup: number, dim: number): Float64Array {
+  if (rows.length !== groups * perGroup * dim) throw new Error(`groupMeans: ${rows.length} values for ${groups}×${perGroup} rows of ${dim}`);
+  const out = new Float64Array(groups * dim);
+  for (let g = 0; g < groups; g++) {
+    for (let k = 0; k < perGroup; k++) {
+      const row = (g * perGroup + k) * dim;
+      for (let d = 0; d < dim; d++) out[g * dim + d]! += rows[row + d]! / perGroup;
+    }
+  }
+  return out;
+}
+
+/** Pearson correlation of two equally long series (null when either is constant or shorter than 2). */
+export function pearson(a: readonly number[], b: readonly number[]): number | null {
+  if (a.length !== b.length || a.length < 2) return null;
+  const ma = mean(a);
+  const mb = mean(b);
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += (a[i]! - ma) * (b[i]! - mb);
+    aa += (a[i]! - ma) ** 2;
+    bb += (b[i]! - mb) ** 2;
+  }
+  return aa === 0 || bb === 0 ? null : ab / Math.sqrt(aa * bb);
+}
+
+/** Ranks 1…n, ties given their mean rank. */
+export function ranks(values: readonly number[]): number[] {
+  const order = values.map((v, i) => [v, i] as const).sort((x, y) => x[0] - y[0]);
+  const out = new Array<number>(values.length);
+  for (let i = 0; i < order.length;) {
+    let j = i;
+    while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
+    for (let k = i; k <= j; k++) out[order[k]![1]] = (i + j) / 2 + 1;
+    i = j + 1;
+  }
+  return out;
+}
+
+/** Spearman's rank correlation: Pearson of the ranks (null when either series is constant). */
+export function spearman(a: readonly number[], b: readonly number[]): number | null {
+  if (a.length !== b.length || a.length < 2) return null;
+  return pearson(ranks(a), ranks(b));
+}
+
+/** A statistic with its percentile bootstrap interval. */
+export interface Estimate {
+  value: number | null;
+  /** [lo, hi] of the central `level` interval over resamples (null when too few resamples were defined). */
+  ci: [number, number] | null;
+  level: number;
+  resamples: number;
+}
+
+/**
+ * Percentile bootstrap of a paired statistic: resamples the pairs (a_i, b_i) with replacement
+ * `resamples` times with `next()` uniform in [0, 1) and takes the central `level` quantiles of
+ * the defined values (a resample where the statistic is null, e.g. a constant series, is skipped;
+ * fewer than half defined gives ci = null).
+ */
+export function bootstrapPaired(
+  a: readonly number[], b: readonly number[], statistic: (a: number[], b: number[]) => number | null,
+  next: () => number, resamples = 2000, level = 0.95,
+): Estimate {
+  const value = statistic([...a], [...b]);
+  const n = a.length;
+  const values: number[] = [];
+  for (let r = 0; r < resamples && n >= 2; r++) {
+    const ra: number[] = [];
+    const rb: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const k = Math.min(n - 1, Math.floor(next() * n));
+      ra.push(a[k]!);
+      rb.push(b[k]!);
+    }
+    const s = statistic(ra, rb);
+    if (s !== null && Number.isFinite(s)) values.push(s);
+  }
+  if (values.length < resamples / 2) return { value, ci: null, level, resamples };
+  values.sort((x, y) => x - y);
+  const q = (p: number) => values[Math.min(values.length - 1, Math.max(0, Math.round(p * (values.length - 1))))]!;
+  return { value, ci: [q((1 - level) / 2), q(1 - (1 - level) / 2)], level, resamples };
+}

@@ -6,15 +6,21 @@
  *
  * Per checkpoint: the semantic sensitivity of analysis 3 (one t per checkpoint, the same e and
  * the same data variances), the checkpoint's accuracy, and decoded samples at two checkpoints
- * (same inputs, same v). Definitions: docs/analyses.md §4.
+ * (same inputs, same v); over checkpoints, Pearson and Spearman correlations of each factor's
+ * sensitivity with accuracy, with bootstrap intervals; as a cross-check independent of t and e,
+ * the IIN code's relevance score (shared pair covariance over total variance, digest §4.4) of
+ * Φ(x) itself. Definitions: docs/analyses.md §4.
  */
 import { tf } from '../engine/index.ts';
 import { Random } from '../engine/random.ts';
+import type { PairBatch } from '../data/pairs.ts';
+import { estimateFactorDimensions } from '../flows/factor-dims.ts';
 import {
   type AnalysisContext, type AnalysedLayer, type CommonOptions, type ImageArray,
-  argmaxRows, imagesTensor, invertWith, pickIndices, requireSemantic, scoped, toImageArray,
+  argmaxRows, imagesTensor, invertWith, pickIndices, requireSemantic, rowSize, scoped, toImageArray,
 } from './context.ts';
-import { factorDataVariance, factorSampleVariance, toSensitivities, type FactorSensitivity } from './semantic-sensitivity.ts';
+import { factorDataVariance, factorSampleVariances, manifoldWarnings, toSensitivities, type FactorSensitivity } from './semantic-sensitivity.ts';
+import { bootstrapPaired, pearson, spearman, type Estimate } from './stats.ts';
 
 export interface TrainingCheckpoint {
   /** Training iteration of the checkpoint. */
@@ -42,12 +48,27 @@ export interface TrainingDynamicsOptions extends CommonOptions {
   showInputs?: number;
   /** Samples per shown input. Default 6. */
   showSamples?: number;
+  /**
+   * Pairs of images sharing a factor (indices into e's factorNames, e.g. a frozen test batch of
+   * the data's pair sampler): the IIN relevance score of Φ(x) per checkpoint is computed on them.
+   */
+  relevancePairs?: Pick<PairBatch, 'a' | 'b' | 'factors' | 'shape'>;
+  /** Bootstrap resamples of the correlation intervals. Default 2000. */
+  bootstrap?: number;
 }
 
 export interface CheckpointSensitivity {
   iteration: number;
   accuracy: number | null;
   factors: Record<string, FactorSensitivity>;
+  /** Per non-residual factor: the IIN relevance score of Φ(x) on `relevancePairs` (absent without them). */
+  relevance?: Record<string, number>;
+}
+
+/** Correlations of one series with accuracy over checkpoints, each with its 95 % bootstrap interval. */
+export interface CorrelationWithAccuracy {
+  pearson: Estimate;
+  spearman: Estimate;
 }
 
 export interface TrainingDynamicsResult {
@@ -56,6 +77,14 @@ export interface TrainingDynamicsResult {
   checkpoints: CheckpointSensitivity[];
   /** Per factor: Pearson correlation of sensitivity with accuracy over checkpoints (null without accuracies). */
   correlationWithAccuracy: Record<string, number | null>;
+  /** Per factor: Pearson and Spearman of sensitivity with accuracy, with bootstrap intervals. */
+  correlations: Record<string, CorrelationWithAccuracy>;
+  /** Per non-residual factor: the same for the IIN relevance score of Φ(x) (empty without `relevancePairs`). */
+  relevanceCorrelations: Record<string, CorrelationWithAccuracy>;
+  inputs: number;
+  samples: number;
+  /** One line per (checkpoint, factor) outside the manifold band. */
+  warnings: string[];
   /** Decoded samples at two checkpoints: the shown inputs, then rows i·n … i·n+n−1 per input. */
   shown: { iteration: number; inputs: ImageArray; samples: ImageArray; samplesPerInput: number }[];
 }
@@ -77,20 +106,25 @@ export function accuracyOn(classify: (x: tf.Tensor) => tf.Tensor2D, ctx: Pick<An
   return correct / labelled.length;
 }
 
-/** Pearson correlation of two equally long series (null when either is constant or too short). */
-export function pearson(a: readonly number[], b: readonly number[]): number | null {
-  if (a.length !== b.length || a.length < 2) return null;
-  const ma = a.reduce((s, x) => s + x, 0) / a.length;
-  const mb = b.reduce((s, x) => s + x, 0) / b.length;
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += (a[i]! - ma) * (b[i]! - mb);
-    aa += (a[i]! - ma) ** 2;
-    bb += (b[i]! - mb) ** 2;
-  }
-  return aa === 0 || bb === 0 ? null : ab / Math.sqrt(aa * bb);
+/**
+ * The IIN code's relevance score of a representation (digest §4.4, `dim_callback`): per
+ * non-residual factor, the covariance shared within the pairs that share it over the total
+ * variance, on Φ(x) of the pairs' images.
+ */
+export function relevanceScores(phi: (x: tf.Tensor) => tf.Tensor, pairs: Pick<PairBatch, 'a' | 'b' | 'factors' | 'shape'>, factorNames: readonly string[]): Record<string, number> {
+  const [za, zb, size] = scoped(() => {
+    const a = phi(tf.tensor4d(pairs.a.images, pairs.shape));
+    const b = phi(tf.tensor4d(pairs.b.images, pairs.shape));
+    return [Float32Array.from(a.dataSync()), Float32Array.from(b.dataSync()), rowSize(a.shape)] as const;
+  });
+  const rows = (z: Float32Array) => Array.from({ length: pairs.shape[0] }, (_, i) => z.subarray(i * size, (i + 1) * size));
+  const { scores } = estimateFactorDimensions(rows(za), rows(zb), pairs.factors, factorNames.length);
+  return Object.fromEntries(factorNames.slice(0, -1).map((f, k) => [f, scores[k]!]));
+}
+
+function correlate(series: number[], accuracy: number[], rng: Random, resamples: number): CorrelationWithAccuracy {
+  const next = () => rng.uniform();
+  return { pearson: bootstrapPaired(series, accuracy, pearson, next, resamples), spearman: bootstrapPaired(series, accuracy, spearman, next, resamples) };
 }
 
 /**
@@ -107,20 +141,31 @@ export function trainingDynamics(ctx: AnalysisContext, checkpoints: readonly Tra
   const sorted = [...checkpoints].sort((a, b) => a.iteration - b.iteration);
   const rng = new Random(seed);
   const total = ctx.data.shape[0];
-  const dataVariance = factorDataVariance(ctx, e, pickIndices(total, Math.min(total, options.dataImages ?? Math.max(inputs, 256)), rng), 32);
+  const dataVariance = factorDataVariance(ctx, e, pickIndices(total, Math.min(total, options.dataImages ?? Math.max(inputs, 256)), rng), rng, 32);
   const indices = pickIndices(total, inputs, rng);
   const accIndices = pickIndices(total, accuracyImages, rng);
   // The same v for every checkpoint (common random numbers): differences come from z.
   const sampleSeed = rng.nextUint32();
+  const warnings: string[] = [];
   const results: CheckpointSensitivity[] = sorted.map((cp, k) => {
-    const within = factorSampleVariance(ctx, e, cp.layer, indices, n, new Random(sampleSeed), batchSize, `dynamics ${cp.iteration} (${k + 1}/${sorted.length})`, onProgress);
+    const v = factorSampleVariances(ctx, e, cp.layer, indices, n, new Random(sampleSeed), batchSize, `dynamics ${cp.iteration} (${k + 1}/${sorted.length})`, onProgress);
     const accuracy = cp.accuracy ?? (cp.classify ? accuracyOn(cp.classify, ctx, accIndices) : null);
-    return { iteration: cp.iteration, accuracy, factors: toSensitivities(within, dataVariance) };
+    const factors = toSensitivities(v, dataVariance);
+    warnings.push(...manifoldWarnings(`checkpoint ${cp.iteration}`, factors));
+    const relevance = options.relevancePairs ? relevanceScores(cp.layer.phi, options.relevancePairs, e.factorNames) : undefined;
+    return { iteration: cp.iteration, accuracy, factors, ...(relevance ? { relevance } : {}) };
   });
   const correlationWithAccuracy: Record<string, number | null> = {};
+  const correlations: Record<string, CorrelationWithAccuracy> = {};
+  const relevanceCorrelations: Record<string, CorrelationWithAccuracy> = {};
   const withAcc = results.filter((r) => r.accuracy !== null);
+  const acc = withAcc.map((r) => r.accuracy!);
+  const bootRng = new Random(seed + 7);
   for (const name of e.factorNames) {
-    correlationWithAccuracy[name] = pearson(withAcc.map((r) => r.factors[name]!.sensitivity), withAcc.map((r) => r.accuracy!));
+    const series = withAcc.map((r) => r.factors[name]!.sensitivity);
+    correlationWithAccuracy[name] = pearson(series, acc);
+    correlations[name] = correlate(series, acc, bootRng, options.bootstrap ?? 2000);
+    if (options.relevancePairs && name !== e.factorNames.at(-1)) relevanceCorrelations[name] = correlate(withAcc.map((r) => r.relevance![name]!), acc, bootRng, options.bootstrap ?? 2000);
   }
   const last = sorted[sorted.length - 1]!.iteration;
   const nearest = (it: number) => sorted.reduce((best, c) => (Math.abs(c.iteration - it) < Math.abs(best.iteration - it) ? c : best), sorted[0]!);
@@ -136,5 +181,5 @@ export function trainingDynamics(ctx: AnalysisContext, checkpoints: readonly Tra
       return { iteration: cp.iteration, inputs: toImageArray(x, ctx.data.valueRange), samples: toImageArray(images, ctx.data.valueRange), samplesPerInput: showSamples };
     });
   });
-  return { factorNames: [...e.factorNames], dataVariance, checkpoints: results, correlationWithAccuracy, shown };
+  return { factorNames: [...e.factorNames], dataVariance, checkpoints: results, correlationWithAccuracy, correlations, relevanceCorrelations, inputs: indices.length, samples: n, warnings, shown };
 }

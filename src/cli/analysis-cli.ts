@@ -14,6 +14,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../runs/atomic-file.ts';
 import { createProgressBar } from './progress-bar.ts';
+import { describeImages } from '../analysis/context.ts';
 import { withNotesPrinted } from './notes.ts';
 import { intOption as int, numberOption as num } from './option-values.ts';
 
@@ -60,8 +61,12 @@ async function withAnalysis<P>(
   try {
     const result = await run(loaded, parsed, { seed, onProgress: createProgressBar() });
     const files = writeArtefacts(options.out ?? `analysis/${name}`, result.artefacts);
-    process.stderr.write(`wrote ${files.join(', ')}\n`);
-    process.stdout.write(`${JSON.stringify(result.numbers)}\n`);
+    process.stderr.write(`wrote ${files.join(', ')}\nimages analysed: ${describeImages(loaded.context.data)}\n`);
+    // The semantic measures' manifold check (docs/analyses.md §3): said where a user reads it.
+    const warnings = (result.numbers as { warnings?: unknown }).warnings;
+    if (Array.isArray(warnings)) for (const w of warnings) process.stderr.write(`warning: ${String(w)}\n`);
+    const numbers = result.numbers && typeof result.numbers === 'object' && !Array.isArray(result.numbers) ? { ...result.numbers, analysedImages: describeImages(loaded.context.data) } : result.numbers;
+    process.stdout.write(`${JSON.stringify(numbers)}\n`);
   } finally {
     loaded.dispose();
   }
@@ -117,7 +122,7 @@ export function registerAnalysisCommands(program: Command): void {
     .option('--inputs <n>', 'inputs averaged over', '64')
     .option('-n, --samples <n>', 'samples per input', '16')
     .action((sources: string[], o) => withAnalysis(sources, o, 'semantic', COMMAND_NEEDS.semantic(o),
-      () => ({ layers: list(o.layers), inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2) }),
+      () => ({ layers: list(o.layers), inputs: int(o.inputs, '--inputs', 2), samples: int(o.samples, '--samples', 2) }),
       ({ context }, p, c) => semanticFigures(context, { ...p, ...c })));
 
   common(program.command('dynamics')
@@ -125,10 +130,10 @@ export function registerAnalysisCommands(program: Command): void {
     .option('--inputs <n>', 'inputs averaged over', '32')
     .option('-n, --samples <n>', 'samples per input', '16')
     .action((sources: string[], o) => withAnalysis(sources, o, 'dynamics', COMMAND_NEEDS.dynamics(),
-      () => ({ inputs: int(o.inputs, '--inputs', 1), samples: int(o.samples, '--samples', 2) }),
-      ({ context, checkpoints }, p, c) => {
+      () => ({ inputs: int(o.inputs, '--inputs', 2), samples: int(o.samples, '--samples', 2) }),
+      ({ context, checkpoints, relevancePairs }, p, c) => {
         if (checkpoints.length === 0) throw new Error('dynamics needs classifier snapshots with a t each (a zoo folder made by inntrospect reproduce)');
-        return dynamicsFigures(context, checkpoints, { ...p, ...c });
+        return dynamicsFigures(context, checkpoints, { ...p, relevancePairs: relevancePairs?.(256), ...c });
       }));
 
   common(program.command('attack')

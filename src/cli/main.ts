@@ -57,18 +57,22 @@ export function buildProgram(): Command {
     .action((kind: string, overrides: string[], options) => trainCommand(kind, overrides, options));
   program
     .command('check')
-    .description('Invertibility self-check of a saved t or e: round-trip error, log-det cancellation, log-det vs the numerical Jacobian.')
+    .description('Invertibility self-check of a saved t or e: round-trip error, log-det cancellation, log-det vs the numerical Jacobian; for an e also its quality (what each factor separates, pair correlations beside their bound).')
     .argument('<model>', 'a cinn or iin model file, or its run folder')
     .option('-s, --samples <n>', 'samples to check', '4')
+    .option('--ae <model>', 'e quality: the AE e was trained on (default: from the run folder or zoo)')
+    .option('--images <n>', 'e quality: test images probed', '1000')
+    .option('--no-quality', 'skip the e quality section')
     .option('--json', 'print one JSON object')
     .option('-b, --backend <name>', 'backend (default: $INNTROSPECT_BACKEND or wasm)')
     .action(checkCommand);
   program
     .command('reproduce')
     .description('Retrain a shipped pipeline from scratch (AE, classifier with snapshots, one t per layer, e) and rewrite its zoo folder with checksums, configs and metrics.')
-    .argument('<pipeline>', 'colormnist')
-    .option('-p, --preset <name>', 'default (the shipped models) or tiny (a quick smoke run)', 'default')
-    .option('-o, --out <dir>', 'zoo folder to write (absent or empty; an existing zoo needs --force)', 'zoo/colormnist')
+    .argument('<pipeline>', "colormnist (the zoo) or fig4 (the paper's Fig. 4: SqueezeNet on 3-factor ColorMNIST, a t per checkpoint)")
+    .option('-r, --recipe <name>', 'full (the retraining target), quick (≤ 30 min on 2 cores; says which claims it is expected to miss) or tiny (a smoke run)')
+    .option('-p, --preset <name>', 'old name of --recipe: default (= full) or tiny')
+    .option('-o, --out <dir>', 'folder to write (default: zoo/colormnist, or fig4-<recipe> for fig4; an existing zoo needs --force)')
     .option('--force', "replace an existing zoo's own files in --out (those its manifest lists; other files are kept)")
     .option('--runs <dir>', 'parent folder of the run folders', 'runs')
     .option('-b, --backend <name>', 'backend (default: $INNTROSPECT_BACKEND, else torch when built, else wasm)')
@@ -101,6 +105,7 @@ export function buildProgram(): Command {
     .option('--dnb-steps <n>', 'training steps of the D&B decoder', '1500')
     .option('-e, --epsilon <eps>', 'FGSM ε in [-1, 1] pixel units', '0.1')
     .option('--iin <model>', "a semantic INN e to use instead of the source's")
+    .option('--fig4 <dir>', "Fig. 4 from a 'reproduce fig4' result folder (SqueezeNet on 3-factor ColorMNIST) instead of the source's own snapshots")
     .option('-b, --backend <name>', 'backend (default: $INNTROSPECT_BACKEND or wasm)')
     .action(reportCommand);
   return program;

@@ -24,6 +24,7 @@ export interface ReportCommandOptions {
   dnbSteps: string;
   epsilon: string;
   iin?: string;
+  fig4?: string;
   backend?: string;
 }
 
@@ -53,11 +54,11 @@ export async function reportCommand(sources: string[], o: ReportCommandOptions):
       ...DEFAULT_REPORT_OPTIONS,
       out: o.out, features, source,
       inputs: numbers.inputs, samples: numbers.samples, tableImages: numbers.tableImages, tableSeeds: numbers.tableSeeds,
-      mvImages: numbers.mvImages, dnbSteps: numbers.dnbSteps, epsilon: numbers.epsilon,
+      mvImages: numbers.mvImages, dnbSteps: numbers.dnbSteps, epsilon: numbers.epsilon, fig4: o.fig4,
       onProgress: createProgressBar(),
       onStage: (s) => process.stderr.write(`== ${s}\n`),
     });
-    for (const c of result.claims) process.stderr.write(`${c.holds === null ? 'n/a ' : c.holds ? 'HOLDS' : 'FAILS'}  ${c.id}: ${c.measured}\n`);
+    for (const c of result.claims) process.stderr.write(`${c.holds === null ? 'n/a ' : c.holds ? 'HOLDS' : 'FAILS'}  ${c.id}: ${c.measured}${c.why ? `\n       why: ${c.why}` : ''}\n`);
     process.stdout.write(`${JSON.stringify({ report: result.html, numbers: result.json, seconds: result.seconds, claims: Object.fromEntries(result.claims.map((c) => [c.id, c.holds])) })}\n`);
   } finally {
     loaded.dispose();

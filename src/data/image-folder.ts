@@ -34,6 +34,8 @@ export interface ImageFolderOptions {
   valueRange?: ValueRange;
   /** Called after each decoded image. */
   onProgress?: (event: ImageFolderProgress) => void;
+  /** Top-level sub-folders to leave out (a held-out split inside the folder). */
+  exclude?: string[];
 }
 
 export interface ImageFolderDataset extends ImageDataset {
@@ -63,8 +65,11 @@ function checkRegular(dir: string, path: string): void {
   throw new Error(`image folder ${dir}: ${path} is ${kind}, not an image file; remove it or move it out of the folder`);
 }
 
-/** Lists images under `dir` with labels from sub-folder names (no decoding). */
-export function listImageFolder(dir: string): { files: string[]; labels: number[]; classNames: string[]; skipped: string[] } {
+/**
+ * Lists images under `dir` with labels from sub-folder names (no decoding); top-level
+ * sub-folders named in `exclude` (e.g. a held-out `test/`) are left out.
+ */
+export function listImageFolder(dir: string, exclude: readonly string[] = []): { files: string[]; labels: number[]; classNames: string[]; skipped: string[] } {
   if (!existsSync(dir)) throw new Error(`image folder ${dir}: does not exist`);
   if (!statSync(dir).isDirectory()) throw new Error(`image folder ${dir}: is not a folder`);
   const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -84,7 +89,7 @@ export function listImageFolder(dir: string): { files: string[]; labels: number[
     }
   };
   for (const e of entries) {
-    if (e.isDirectory() && !e.name.startsWith('.')) {
+    if (e.isDirectory() && !e.name.startsWith('.') && !exclude.includes(e.name)) {
       classNames.push(e.name);
       walk(join(dir, e.name), classNames.length - 1);
     }
@@ -142,7 +147,7 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   const channels = options.channels ?? 3;
   if (channels !== 1 && channels !== 3) throw new Error(`image folder ${dir}: channels must be 1 or 3, got ${String(channels)}`);
   const valueRange = options.valueRange ?? [-1, 1];
-  const { files, labels, classNames, skipped } = listImageFolder(dir);
+  const { files, labels, classNames, skipped } = listImageFolder(dir, options.exclude);
   const per = height * width * channels;
   const images = new Float32Array(files.length * per);
   const [scale, offset] = valueRange[0] === -1 ? [1 / 127.5, -1] : [1 / 255, 0];

@@ -252,6 +252,7 @@ export async function dynamicsCurves(s: State): Promise<DynamicsCurves> {
   return scoped(() => {
     let sensitivity: DynamicsCurves['sensitivity'] = null;
     let correlation: DynamicsCurves['correlation'] = null;
+    let manifoldWarnings: string[] = [];
     const withT = snaps.filter((x) => x.t && x.phi);
     if (s.dynamicsLayer && withT.length > 0 && s.e) {
       // Paper Fig. 4: analysis 3 per snapshot that has a t, same inputs, same e, same data variances.
@@ -261,10 +262,11 @@ export async function dynamicsCurves(s: State): Promise<DynamicsCurves> {
       const byStep = new Map(r.checkpoints.map((c) => [c.iteration, c]));
       sensitivity = Object.fromEntries(r.factorNames.slice(0, -1).map((f) => [f, snaps.map((x) => byStep.get(x.step)?.factors[f]?.sensitivity ?? null)]));
       correlation = Object.fromEntries(r.factorNames.slice(0, -1).map((f) => [f, r.correlationWithAccuracy[f] ?? null]));
+      manifoldWarnings = r.warnings;
     }
     return {
       steps: snaps.map((x) => x.step), manifestAccuracy: snaps.map((x) => x.accuracy), subsetAccuracy: curves.accuracy, changeRate: curves.changeRate, distance: curves.distance,
-      images: curves.images, sensitivity, correlation, sensitivityInputs: SENSITIVITY_INPUTS, sensitivitySamples: SENSITIVITY_SAMPLES,
+      images: curves.images, sensitivity, correlation, manifoldWarnings, sensitivityInputs: SENSITIVITY_INPUTS, sensitivitySamples: SENSITIVITY_SAMPLES,
       millis: performance.now() - t0,
     };
   });

@@ -262,7 +262,7 @@ const FACTOR_COLORS = ['#d62728', '#1f77b4', '#9467bd', '#8c564b'];
 export function dynamicsMode(app: App): Mode {
   const layer = app.init.dynamicsLayer;
   const explanation = layer
-    ? `Training dynamics (paper Fig. 4): one t per classifier snapshot at layer ${layer}. The slider picks a snapshot; shown are samples D(t⁻¹(v|Φ(x))) of image A at that snapshot (the same v for every snapshot, so only the network changes), and the snapshot's predictions on A, its reconstruction and its factor swaps. The charts: each snapshot's test accuracy; the semantic sensitivity of ${layer} to each factor, 1 − (variance of e(t⁻¹(v|Φ(x)))_F over samples v) / (variance of e(E(x))_F over the data) — 1 when the layer fixes the factor, 0 when it leaves it all to v; and, measured on the output alone, the share of test images whose prediction changes when the factor is swapped in from another image with e (Eq. 7).`
+    ? `Training dynamics (paper Fig. 4): one t per classifier snapshot at layer ${layer}. The slider picks a snapshot; shown are samples D(t⁻¹(v|Φ(x))) of image A at that snapshot (the same v for every snapshot, so only the network changes), and the snapshot's predictions on A, its reconstruction and its factor swaps. The charts: each snapshot's test accuracy; the semantic sensitivity of ${layer} to each factor, the share of the variation of ẑ_F = e(t⁻¹(v|Φ(x)))_F over inputs and samples that comes from the input (Var_x E_v ẑ_F / Var_{x,v} ẑ_F) — 1 when the layer fixes the factor, 0 when it leaves it all to v; a warning lists snapshots whose samples spread unlike the data (off e's data manifold: their sensitivity is not to be trusted); and, measured on the output alone, the share of test images whose prediction changes when the factor is swapped in from another image with e (Eq. 7).`
     : 'Training dynamics over the classifier\'s snapshots. The zoo has no t per snapshot, so the paper\'s Fig. 4 (sensitivity of the layer\'s samples to each factor) cannot be drawn here. Shown instead: each snapshot\'s test accuracy, and its sensitivity to the semantic factors measured on its output — the share of test images whose prediction changes when one factor is swapped in from another image with e (Eq. 7: x̄* = D(e⁻¹(ê*))), relative to the prediction on D(E(x)). Below: the chosen snapshot\'s predictions on image A, its reconstruction and its factor swaps.';
   const p = panel('dynamics', explanation);
   const snapshots = app.init.snapshots;
@@ -288,9 +288,11 @@ export function dynamicsMode(app: App): Mode {
     const change = lineChart(curves.steps, Object.entries(curves.changeRate).map(([f, v], i) => ({ name: `prediction changes when ${f} is swapped`, values: v, color: FACTOR_COLORS[i % FACTOR_COLORS.length]! })), { yMin: 0, yMax: 1, mark, xLabel: 'training step' });
     const items = [figure(acc, 'accuracy per snapshot')];
     if (curves.sensitivity) {
-      const values = Object.values(curves.sensitivity).flat().filter((v): v is number => v !== null);
-      const sens = lineChart(curves.steps, Object.entries(curves.sensitivity).map(([f, v], i) => ({ name: `${f}${curves!.correlation?.[f] != null ? ` (corr. with accuracy ${curves!.correlation[f]!.toFixed(2)})` : ''}`, values: v, color: FACTOR_COLORS[i % FACTOR_COLORS.length]! })), { yMin: Math.min(0, ...values), yMax: Math.max(1, ...values), mark, xLabel: 'training step' });
+      const sens = lineChart(curves.steps, Object.entries(curves.sensitivity).map(([f, v], i) => ({ name: `${f}${curves!.correlation?.[f] != null ? ` (corr. with accuracy ${curves!.correlation[f]!.toFixed(2)})` : ''}`, values: v, color: FACTOR_COLORS[i % FACTOR_COLORS.length]! })), { yMin: 0, yMax: 1, mark, xLabel: 'training step' });
       items.push(figure(sens, `semantic sensitivity of ${layer} (${curves.sensitivityInputs} inputs × ${curves.sensitivitySamples} samples)`));
+      if (curves.manifoldWarnings.length > 0) {
+        items.push(el('div', { class: 'hint warn', 'data-testid': 'manifold-warnings' }, el('p', {}, `Manifold check: ${curves.manifoldWarnings.length} (snapshot, factor) pairs off the data manifold`), el('ul', {}, ...curves.manifoldWarnings.map((w) => el('li', {}, w)))));
+      }
     }
     if (Object.keys(curves.changeRate).length > 0) items.push(figure(change, `output's sensitivity: prediction changes (${curves.images} test images)`));
     charts.replaceChildren(...items);

@@ -141,9 +141,11 @@ export interface DynamicsCurves {
   images: number;
   /**
    * With a t per snapshot (Fig. 4): per factor, the semantic sensitivity of the snapshot's layer,
-   * 1 − (variance of e(t⁻¹(v|Φ(x)))_F over v) / (its variance over the data); null without.
+   * Var_x E_v ẑ_F / Var_{x,v} ẑ_F with ẑ = e(t⁻¹(v|Φ(x))) (docs/analyses.md §3), in [0, 1]; null without.
    */
   sensitivity: Record<string, (number | null)[]> | null;
+  /** The manifold check's warnings (snapshot, factor pairs whose samples are off e's data), empty when none. */
+  manifoldWarnings: string[];
   /** Pearson correlation of each factor's sensitivity with the manifest accuracy over snapshots. */
   correlation: Record<string, number | null> | null;
   sensitivityInputs: number;

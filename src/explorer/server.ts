@@ -279,14 +279,15 @@ export async function startExplorerServer(options: ExplorerServerOptions): Promi
 
 /**
  * The images the explorer offers for run folders: the first `count` analysis images of the runs'
- * data section (the test split; for an image folder, its first images), at the AE's size.
+ * data section (the test split; for an image folder, its held-out part), at the AE's size.
  */
 export async function dataTestSet(data: DataConfig, count: number): Promise<() => Uint8Array> {
   const { analysisImages } = await import('../pipeline/analysis-loader.ts');
   const { spreadOverLabels, subsetImages } = await import('../data/dataset.ts');
   if (data.dataset === 'folder') {
     // A folder is often sorted by class: show a seeded sample spread over its labels, not the first files.
-    const all = await analysisImages({ ...data, limit: 0 }, 0);
+    // Every image it analyses (held out, or the training images when nothing is held out), then a sample.
+    const all = await analysisImages({ ...data, limit: 0 }, Number.POSITIVE_INFINITY);
     const ds = subsetImages(all, spreadOverLabels(all.labels, count, 0));
     const what = `image folder ${data.folder}, ${ds.shape[0]} of ${all.shape[0]} images spread over ${new Set(ds.labels).size} label(s) (seed 0) at ${ds.shape[1]}×${ds.shape[2]}`;
     return () => encodeTestSet(ds, count, what);

@@ -59,44 +59,73 @@ export function invariancePerLayerSpec(r: InvariancePerLayerResult, title = 'Inv
   };
 }
 
-/** Analysis 3: sensitivity per layer and factor (grouped lines across depth). */
+/** Analysis 3: sensitivity per layer and factor (grouped lines across depth); off-manifold points hollow. */
 export function semanticSensitivitySpec(r: SemanticSensitivityResult, title = 'Semantic sensitivity per layer'): TopLevelSpec {
   const order = r.layers.map((l) => l.layer);
-  const values = r.layers.flatMap((l) => r.factorNames.map((f) => ({ layer: l.layer, factor: f, sensitivity: l.factors[f]!.sensitivity })));
+  const values = r.layers.flatMap((l) => r.factorNames.map((f) => ({
+    layer: l.layer, factor: f, sensitivity: l.factors[f]!.sensitivity, manifold: l.factors[f]!.manifoldRatio,
+    onManifold: l.factors[f]!.offManifold ? 'no: train t longer' : 'yes',
+  })));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: title, subtitle: '1 − Var_v(e(t⁻¹(v|z))_F) / Var_data(e(z̄)_F)' },
+    title: { text: title, subtitle: 'Var_x E_v ẑ_F / Var_{x,v} ẑ_F, ẑ = e(t⁻¹(v|z)); hollow: t\'s samples off the data manifold' },
     width: WIDTH,
     height: HEIGHT,
     data: { values },
     mark: { type: 'line', point: true },
     encoding: {
       x: { field: 'layer', type: 'ordinal', sort: order, title: 'layer (input → output)' },
-      y: { field: 'sensitivity', type: 'quantitative', title: 'sensitivity (share fixed by z)' },
+      y: { field: 'sensitivity', type: 'quantitative', title: 'sensitivity (share captured by z)', scale: { domain: [0, 1] } },
       color: { field: 'factor', type: 'nominal', sort: r.factorNames },
+      tooltip: [{ field: 'layer' }, { field: 'factor' }, { field: 'sensitivity', format: '.3f' }, { field: 'manifold', format: '.2f', title: 'Var(samples)/Var(data)' }, { field: 'onManifold', title: 'on the data manifold' }],
     },
   };
 }
 
-/** Fig. 4: sensitivity per factor over training iterations, with the accuracy dashed. */
-export function trainingDynamicsSpec(r: TrainingDynamicsResult, title = 'Semantic sensitivity during training'): TopLevelSpec {
-  const values = r.checkpoints.flatMap((c) => [
-    ...r.factorNames.map((f) => ({ iteration: c.iteration, series: f, value: c.factors[f]!.sensitivity, kind: 'sensitivity' })),
-    ...(c.accuracy === null ? [] : [{ iteration: c.iteration, series: 'accuracy', value: c.accuracy, kind: 'accuracy' }]),
-  ]);
+/**
+ * Fig. 4 in the paper's layout: per factor, how much the data varies in e_i (light bar, the
+ * same at every checkpoint) and how much of it z captures at each checkpoint (dark bar), over
+ * the checkpoints; below, the accuracy curve.
+ */
+export function trainingDynamicsSpec(r: TrainingDynamicsResult, title = 'Semantic factors captured during training'): TopLevelSpec {
+  const order = r.checkpoints.map((c) => String(c.iteration));
+  const bars = r.checkpoints.flatMap((c) => r.factorNames.map((f) => ({
+    iteration: String(c.iteration), factor: f, data: r.dataVariance[f]!, captured: c.factors[f]!.captured,
+    sensitivity: c.factors[f]!.sensitivity, manifold: c.factors[f]!.manifoldRatio,
+  })));
+  const accuracy = r.checkpoints.filter((c) => c.accuracy !== null).map((c) => ({ iteration: String(c.iteration), accuracy: c.accuracy }));
+  const x = { field: 'iteration', type: 'ordinal' as const, sort: order, title: 'training iteration (checkpoint)' };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: title, subtitle: 'per checkpoint: sensitivity of z (last conv layer) to each factor; accuracy dashed' },
-    width: WIDTH,
-    height: HEIGHT,
-    data: { values },
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: { field: 'iteration', type: 'quantitative', title: 'training iteration' },
-      y: { field: 'value', type: 'quantitative', title: 'sensitivity / accuracy' },
-      color: { field: 'series', type: 'nominal', sort: [...r.factorNames, 'accuracy'] },
-      strokeDash: { field: 'kind', type: 'nominal', legend: null, scale: { domain: ['sensitivity', 'accuracy'], range: [[1, 0], [5, 3]] } },
-    },
+    title: { text: title, subtitle: 'light: Var_data ẑ_F (how much the data varies in the factor); dark: Var_x E_v ẑ_F (the part z captures)' },
+    vconcat: [
+      {
+        data: { values: bars },
+        facet: { row: { field: 'factor', type: 'nominal', sort: r.factorNames, title: null } },
+        spec: {
+          width: WIDTH,
+          height: 70,
+          layer: [
+            { mark: { type: 'bar', opacity: 0.3 }, encoding: { x, y: { field: 'data', type: 'quantitative', title: 'variance' }, color: { field: 'factor', type: 'nominal', sort: r.factorNames, legend: null } } },
+            {
+              mark: { type: 'bar', width: { band: 0.5 } },
+              encoding: {
+                x, y: { field: 'captured', type: 'quantitative' }, color: { field: 'factor', type: 'nominal', sort: r.factorNames, legend: null },
+                tooltip: [{ field: 'iteration' }, { field: 'factor' }, { field: 'captured', format: '.4f' }, { field: 'data', format: '.4f' }, { field: 'sensitivity', format: '.3f' }, { field: 'manifold', format: '.2f', title: 'Var(samples)/Var(data)' }],
+              },
+            },
+          ],
+        },
+        resolve: { scale: { y: 'independent' } },
+      },
+      {
+        data: { values: accuracy },
+        width: WIDTH,
+        height: 90,
+        mark: { type: 'line', point: { color: '#2ca02c' }, color: '#2ca02c' },
+        encoding: { x, y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] } } },
+      },
+    ],
   };
 }
 

@@ -100,3 +100,26 @@ export function checkpointIterations(total: number, count: number, includeInitia
   for (let k = 1; k <= count; k++) its.add(Math.round((total * k) / count));
   return [...its].sort((a, b) => a - b);
 }
+
+/**
+ * `count` log-spaced checkpoint iterations of a `total`-step run (plus 0 when `includeInitial`):
+ * round(total^(k/count)) for k = 1..count, made distinct by moving each collision one step up,
+ * so most checkpoints fall early, where a classifier's accuracy changes (ours; Fig. 4 needs
+ * checkpoints where accuracy rises, and equally spaced ones put all but the first on the plateau).
+ *
+ * @example
+ *   logCheckpointIterations(3000, 20, true)   // [0, 1, 2, 3, 5, 7, 11, …, 3000]
+ */
+export function logCheckpointIterations(total: number, count: number, includeInitial = false): number[] {
+  if (!Number.isInteger(total) || total < 1) throw new Error(`logCheckpointIterations: total must be a positive integer, got ${total}`);
+  if (!Number.isInteger(count) || count < 1 || count > total) throw new Error(`logCheckpointIterations: count must be an integer in 1..${total}, got ${count}`);
+  const its: number[] = [];
+  for (let k = 1; k <= count; k++) {
+    const it = Math.max(Math.round(total ** (k / count)), (its.at(-1) ?? 0) + 1);
+    its.push(it);
+  }
+  // Collisions pushed upwards can overshoot at the top: pull back from the end, keeping them distinct.
+  its[its.length - 1] = total;
+  for (let k = its.length - 2; k >= 0; k--) its[k] = Math.min(its[k]!, its[k + 1]! - 1);
+  return includeInitial ? [0, ...its] : its;
+}

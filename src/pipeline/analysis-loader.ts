@@ -11,9 +11,14 @@ import { splittableStages } from '../models/greybox.ts';
 import type { StagedClassifier } from '../models/classifier.ts';
 import { openZooFolder, isZooFolder, resolveSourcePath } from './zoo-source.ts';
 import type { Pipeline } from './open-pipeline.ts';
+import type { SemanticFlowLike } from '../analysis/context.ts';
+import { colorMnistPairs, labelPairs, type PairBatch } from '../data/pairs.ts';
+import type { ColorMnistDataset } from '../data/color-mnist.ts';
 import type { ImageDataset } from '../data/dataset.ts';
 import type { ZooManifest } from '../zoo/manifest.ts';
-import { DEFAULT_DATA_CONFIG, loadData, type DataConfig } from './data-spec.ts';
+import { DEFAULT_DATA_CONFIG, folderSplit, loadData, type DataConfig } from './data-spec.ts';
+import { subsetDataset } from '../data/dataset.ts';
+import { emitByomNote } from './external-model.ts';
 import { readModelOfKind } from './model-files.ts';
 import { checkFingerprint, openModelUnderStudy } from './external-model.ts';
 import { readJsonFile } from '../runs/json-file.ts';
@@ -25,7 +30,26 @@ export interface LoadedAnalysis {
   manifest?: ZooManifest;
   /** Files of a zoo folder read, each once (manifest names). */
   filesRead?: readonly string[];
+  /**
+   * `count` frozen pairs of the analysed images that share one of e's factors (the data's own
+   * pair sampler), for the IIN relevance cross-check of Fig. 4; absent when the data has no
+   * pairs for e's factors.
+   */
+  relevancePairs?: (count: number) => PairBatch;
   dispose(): void;
+}
+
+/** Frozen pairs of `data` sharing e's factors, when the data's own sampler names the same factors. */
+export function relevancePairsFor(data: ImageDataset, e: SemanticFlowLike | undefined): ((count: number) => PairBatch) | undefined {
+  if (!e) return undefined;
+  const sampler = (count: number) => {
+    const options = { batchSize: Math.min(count, data.shape[0]), seed: 11, mode: 'frozen' as const };
+    if ('colors' in data || 'foreground' in data) return colorMnistPairs(data as ColorMnistDataset, options);
+    return data.labels.some((l) => l >= 0) ? labelPairs(data, options) : null;
+  };
+  const probe = sampler(2);
+  if (!probe || probe.factorNames.join() !== e.factorNames.join()) return undefined;
+  return (count) => sampler(count)!.next();
 }
 
 export interface AnalysisLoadOptions {
@@ -47,11 +71,17 @@ function splitClassifier(classifier: StagedClassifier) {
   return splittableStages({ name: classifier.className, inputShape: classifier.inputShape, stages: classifier.stages });
 }
 
-/** The first `images` images to analyse: the test split, or for an image folder (no held-out split) its first images. */
+/**
+ * The first `images` images to analyse: the test split (for an image folder its held-out part,
+ * docs/data.md "Held-out images"); a folder run with data.testFraction = 0 and no test folder
+ * has none, and its training images are analysed, with a note saying so.
+ */
 export async function analysisImages(data: DataConfig, images: number) {
   if (data.dataset === 'folder') {
-    // The user's own images have no held-out split: analyse the first N of the folder.
-    return (await loadData({ ...data, limit: images, evalImages: 0 })).train;
+    const { train, test } = await folderSplit(data);
+    if (test.shape[0] > 0) return test.shape[0] > images ? { ...subsetDataset(test, Int32Array.from({ length: images }, (_, i) => i), test.name), files: test.files.slice(0, images) } : test;
+    emitByomNote('data', `image folder ${data.folder} has no held-out images (data.testFraction 0, no test/ sub-folder or data.testFolder): analysing its first ${Math.min(images, train.shape[0])} training images, which t and the AE were trained on`);
+    return subsetDataset(train, Int32Array.from({ length: Math.min(images, train.shape[0]) }, (_, i) => i), `${train.name} (training images: no held-out split)`);
   }
   const loaded = await loadData({ ...data, limit: 1, evalImages: images });
   if (!loaded.test) throw new Error(`data '${data.dataset}' has no test split to analyse`);
@@ -114,6 +144,7 @@ export async function analysisFromPipeline(pipeline: Pipeline, dir: string, opti
       checkpoints,
       manifest: m as ZooManifest,
       filesRead: pipeline.filesRead,
+      relevancePairs: relevancePairsFor(data, e ?? undefined),
       dispose: () => owned.forEach((o) => o.dispose()),
     };
   } catch (error) {

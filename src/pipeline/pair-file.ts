@@ -35,8 +35,11 @@ function normalise(p: string): string {
  * Parses the JSON against the dataset's file list; errors name the file, the entry and what to
  * change.
  */
-export function parsePairFile(json: unknown, files: readonly string[], source: string): PairFileSpec {
+export function parsePairFile(json: unknown, files: readonly string[], source: string, heldOut: readonly string[] = []): PairFileSpec {
   const index = new Map(files.map((f, i) => [normalise(f), i]));
+  // Images held out for evaluation (data.testFraction) are not trained on: entries naming them are skipped.
+  const held = new Set(heldOut.map(normalise));
+  const isHeld = (path: unknown) => typeof path === 'string' && held.has(normalise(path));
   const lookup = (path: unknown, where: string): number => {
     if (typeof path !== 'string') throw new Error(`${source}: ${where} must be an image path (relative to data.folder), got ${JSON.stringify(path)}`);
     const i = index.get(normalise(path));
@@ -53,7 +56,7 @@ export function parsePairFile(json: unknown, files: readonly string[], source: s
     return k;
   };
   if (Array.isArray(o['pairs'])) {
-    const pairs = (o['pairs'] as unknown[]).map((p, n) => {
+    const pairs = (o['pairs'] as unknown[]).filter((p) => !isHeld((p as Record<string, unknown> | null)?.['a']) && !isHeld((p as Record<string, unknown> | null)?.['b'])).map((p, n) => {
       const e = (p ?? {}) as Record<string, unknown>;
       const a = lookup(e['a'], `pairs[${n}].a`);
       const b = lookup(e['b'], `pairs[${n}].b`);
@@ -63,7 +66,7 @@ export function parsePairFile(json: unknown, files: readonly string[], source: s
     return { factors, pairs, values: null };
   }
   if (typeof o['attributes'] === 'object' && o['attributes'] !== null) {
-    const entries = Object.entries(o['attributes'] as Record<string, unknown>);
+    const entries = Object.entries(o['attributes'] as Record<string, unknown>).filter(([path]) => !isHeld(path));
     const raw: { image: number; attrs: Record<string, unknown> }[] = entries.map(([path, attrs]) => {
       if (typeof attrs !== 'object' || attrs === null) throw new Error(`${source}: attributes of '${path}' must be an object like {"colour": "red"}`);
       return { image: lookup(path, 'attributes key'), attrs: attrs as Record<string, unknown> };
@@ -95,7 +98,7 @@ export function readPairFile(path: string, ds: ImageDataset): PairFileSpec {
   } catch (error) {
     throw new Error(`--pairs ${path}: cannot read it as JSON (${(error as Error).message})`);
   }
-  return parsePairFile(json, files, path);
+  return parsePairFile(json, files, path, (ds as ImageDataset & { heldOut?: string[] }).heldOut);
 }
 
 /** Candidate (factor, partner list) for each anchor in the attribute form. */

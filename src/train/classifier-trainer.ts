@@ -24,6 +24,8 @@ export interface ClassifierTrainConfig {
   checkpoints: number;
   /** Also save the untrained model (iteration 0). */
   includeInitialCheckpoint: boolean;
+  /** 'equal' spacing (the paper's) or 'log' spacing, most checkpoints early where accuracy changes. */
+  checkpointSpacing: 'equal' | 'log';
   /** Seed of the data order. */
   seed: number;
 }
@@ -41,6 +43,7 @@ export const DEFAULT_CLASSIFIER_TRAIN_CONFIG: ClassifierTrainConfig = {
   decayStart: 1500,
   checkpoints: 20,
   includeInitialCheckpoint: false,
+  checkpointSpacing: 'equal',
   seed: 0,
 };
 

@@ -90,7 +90,14 @@ test('3 semantic sensitivity per layer and factor', async () => {
   assert.equal(tf.memory().numTensors, before, 'tensors leaked');
   await checkFiles(r.artefacts, ['semantic-sensitivity.json', 'semantic-sensitivity.svg', 'semantic-sensitivity.png']);
   assert.deepEqual(r.numbers.factorNames, ['digit', 'color', 'residual']);
-  for (const l of r.numbers.layers) for (const f of r.numbers.factorNames) finite(l.factors[f]!.sensitivity, `${l.layer}.${f}`);
+  for (const l of r.numbers.layers) {
+    for (const f of r.numbers.factorNames) {
+      const x = l.factors[f]!;
+      assert.ok(x.sensitivity >= 0 && x.sensitivity <= 1, `${l.layer}.${f}: sensitivity ${x.sensitivity} outside [0, 1]`);
+      finite(x.manifoldRatio, `${l.layer}.${f} manifold ratio`);
+      assert.equal(x.offManifold, r.numbers.warnings.some((w) => w.includes(`layer ${l.layer}, ${f}:`)));
+    }
+  }
 });
 
 test('4 training dynamics over two checkpoints', async () => {
@@ -104,6 +111,7 @@ test('4 training dynamics over two checkpoints', async () => {
   await checkFiles(r.artefacts, ['training-dynamics.json', 'training-dynamics.svg', 'training-dynamics.png', 'training-dynamics-samples.png']);
   const [a, b] = r.numbers.checkpoints;
   assert.ok(b!.accuracy! > a!.accuracy!, `the trained checkpoint is more accurate: ${a!.accuracy} → ${b!.accuracy}`);
+  for (const c of r.numbers.checkpoints) for (const f of r.numbers.factorNames) assert.ok(c.factors[f]!.sensitivity >= 0 && c.factors[f]!.sensitivity <= 1, `${c.iteration}.${f}`);
 });
 
 test('5 attacks: FGSM figure + numbers per layer, loss goes up, the control changes less', async () => {

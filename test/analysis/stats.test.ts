@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Random } from '../../src/engine/random.ts';
-import { choleskyPsd, columnVariances, cosineSimilarity, frechetDistance, gaussianStats, groupVariances, meanStd, sqrtPsd, symmetricEigen, symmetricEigenvalues } from '../../src/analysis/stats.ts';
+import { bootstrapPaired, choleskyPsd, columnVariances, cosineSimilarity, frechetDistance, gaussianStats, groupVariances, meanStd, pearson, ranks, spearman, sqrtPsd, symmetricEigen, symmetricEigenvalues, varianceDecomposition } from '../../src/analysis/stats.ts';
 
 function close(a: number, b: number, tol: number, what: string): void {
   assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b} (tol ${tol})`);
@@ -110,4 +110,26 @@ test('symmetricEigenvalues (Householder + bisection) agrees with Jacobi; cholesk
     for (let k = 0; k < 5; k++) v += l[i * 5 + k]! * l[j * 5 + k]!;
     close(v, s.cov[i * 5 + j]!, 1e-9, `L Lᵀ [${i},${j}]`);
   }
+});
+
+test('varianceDecomposition: within and bias-corrected between of a one-way layout (known answer)', () => {
+  // 2 groups × 3 rows × 1 dim: group means 1 and 4, within variances 1 and 1.
+  const rows = [0, 1, 2, 3, 4, 5];
+  const { within, between } = varianceDecomposition(rows, 2, 3, 1);
+  assert.equal(within[0], 1);
+  // Var of the group means (1, 4) = 4.5, minus within / n = 1/3.
+  assert.ok(Math.abs(between[0]! - (4.5 - 1 / 3)) < 1e-12);
+  assert.throws(() => varianceDecomposition([1, 2], 1, 2, 1), /at least 2 groups/);
+});
+
+test('spearman: rank correlation with ties; bootstrap interval contains the value and is ordered', () => {
+  assert.equal(spearman([1, 2, 3, 4], [10, 20, 30, 1000]), 1);
+  assert.equal(spearman([1, 2, 3, 4], [4, 3, 2, 1]), -1);
+  assert.deepEqual(ranks([3, 1, 3, 2]), [3.5, 1, 3.5, 2]);
+  assert.equal(spearman([1, 1, 1], [1, 2, 3]), null);
+  const rng = new Random(1);
+  const a = Array.from({ length: 30 }, (_, i) => i);
+  const b = a.map((x) => x + 5 * rng.normal());
+  const est = bootstrapPaired(a, b, pearson, () => rng.uniform(), 500);
+  assert.ok(est.ci && est.ci[0] <= est.value! && est.value! <= est.ci[1] && est.ci[1] <= 1, JSON.stringify(est));
 });

@@ -21,23 +21,41 @@ export function gaussianImages(n: number, seed: number): ImageDataset {
   return { name: 'gaussian', images, shape: [n, 2, 2, 1], labels, classNames: ['low', 'high'], valueRange: [-1, 1] };
 }
 
-/** E = flatten, D = reshape: z̄ is the image. */
+/** E = flatten, D = reshape: z̄ is the image (a posterior of zero width: every sample is the mean). */
 export const identityAe: AutoencoderLike = {
   encode: (x) => {
     const mean = tf.reshape(x, [x.shape[0]!, 4]) as tf.Tensor2D;
-    return { mean, dispose: () => mean.dispose() };
+    return { mean, sample: () => tf.clone(mean), dispose: () => mean.dispose() };
   },
   decode: (z) => tf.reshape(z, [z.shape[0]!, 2, 2, 1]) as tf.Tensor4D,
 };
 
 /**
- * t with z = z̄ (Φ = E): dimensions in `fixed` are copied from z, the others are
- * MEANS[d] + STDS[d]·v_d (the data distribution, independent of z).
+ * An AE whose posterior has width `posteriorStd`: E(x) = the image, a sample E(x) + posteriorStd·ε.
+ * Its posterior samples vary more than its means (Var = STDS² + posteriorStd²).
  */
-export function partialFlow(fixed: readonly number[]): ConditionalFlowLike {
+export function noisyAe(posteriorStd: number): AutoencoderLike {
+  return {
+    encode: (x) => {
+      const mean = tf.reshape(x, [x.shape[0]!, 4]) as tf.Tensor2D;
+      return {
+        mean,
+        sample: (rng: Random) => tf.tidy(() => tf.add(mean, tf.mul(rng.normalTensor(mean.shape), posteriorStd)) as tf.Tensor2D),
+        dispose: () => mean.dispose(),
+      };
+    },
+    decode: (z) => tf.reshape(z, [z.shape[0]!, 2, 2, 1]) as tf.Tensor4D,
+  };
+}
+
+/**
+ * t with z = z̄ (Φ = E): dimensions in `fixed` are copied from z, the others are
+ * MEANS[d] + spread·STDS[d]·v_d (the data distribution for spread = 1, independent of z).
+ */
+export function partialFlow(fixed: readonly number[], spread = 1, stds: readonly number[] = STDS): ConditionalFlowLike {
   const mask = tf.tensor2d([[0, 1, 2, 3].map((d) => (fixed.includes(d) ? 1 : 0))]);
   const mu = tf.tensor2d([MEANS]);
-  const sd = tf.tensor2d([STDS]);
+  const sd = tf.tensor2d([stds.map((s) => spread * s)]);
   return {
     dim: 4,
     forward: (zbar, z) => tf.tidy(() => ({
@@ -61,6 +79,24 @@ export const identityE: SemanticFlowLike = {
     return { a: a!, b: b! };
   },
   decode: (f) => tf.concat([f.a!, f.b!], 1) as tf.Tensor2D,
+};
+
+/**
+ * e that expands the tails of factor b: ẑ_b = y + y³ with y the standardised z̄_b (a flow that
+ * stretches low-density regions). On the data Var ẑ_b,d = 1 + 6 + 15 = 22; on samples spread
+ * s times wider Var = s² + 6s⁴ + 15s⁶, far more: the manifold check must flag them.
+ */
+export const expandingE: SemanticFlowLike = {
+  factorNames: ['a', 'b'],
+  factorSizes: [2, 2],
+  encode: (zbar) => {
+    const [a, b] = tf.split(zbar, [2, 2], 1) as tf.Tensor2D[];
+    const y = tf.div(tf.sub(b!, tf.tensor2d([[MEANS[2]!, MEANS[3]!]])), tf.tensor2d([[STDS[2]!, STDS[3]!]]));
+    return { a: a!, b: tf.add(y, tf.pow(y, 3)) as tf.Tensor2D };
+  },
+  decode: () => {
+    throw new Error('expandingE: decode is not needed by the measures');
+  },
 };
 
 /** A linear two-class classifier on the 4 pixels: logits = x·W. */

@@ -4,6 +4,8 @@
 // AE training, t at two layers, iin from a pair file and from sub-folder labels, sampling, an
 // FGSM view, the report when `inntrospect report` is registered, and the explorer on the same run
 // folders in Chromium (sample, attack, semantic edit). Then the errors a user hits.
+// The 12 photos are too few to hold some out, so every run sets --data.testFraction=0: all are
+// trained on and analysed, and the analyses say so (held-out splits: test/data/folder-split.test.ts).
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -49,7 +51,7 @@ describe('bring your own model: nsfwjs MobileNetV2 on skimage photographs (tiny)
     // This process builds small models for the error cases (and the explorer's modules pick the engine).
     await initEngine();
     photos = await makePhotoFolder(96);
-    const ae = cli(['train', 'ae', '--preset', 'tiny', '--data', photos, '--runs', runs, '--name', 'ae', '--train.batchSize=4', '--data.size=32']);
+    const ae = cli(['train', 'ae', '--preset', 'tiny', '--data', photos, '--runs', runs, '--name', 'ae', '--train.batchSize=4', '--data.size=32', '--data.testFraction=0']);
     assert.equal(ae.status, 0, ae.stderr);
     timings['train ae'] = ae.seconds;
     aeRun = lastJson(ae.stdout)['run'] as string;
@@ -59,7 +61,7 @@ describe('bring your own model: nsfwjs MobileNetV2 on skimage photographs (tiny)
 
   test('t at two layers of MobileNetV2: Φ(x) = model(preprocess(x)) from 32×32 photos to 224×224', () => {
     for (const layer of LAYERS) {
-      const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', MODEL, '--layer', layer, '--runs', runs, '--name', `cinn-${layer}`, '--train.batchSize=4', '--train.steps=4', '--data.size=32']);
+      const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', MODEL, '--layer', layer, '--runs', runs, '--name', `cinn-${layer}`, '--train.batchSize=4', '--train.steps=4', '--data.size=32', '--data.testFraction=0']);
       assert.equal(r.status, 0, r.stderr);
       timings[`train cinn ${layer}`] = r.seconds;
       assert.match(r.stderr, /note: Φ\(x\) = nsfwjs-mobilenet-v2\(preprocess\(x\)\): 32×32×3 images in \[-1, 1\] are resized \(bilinear\) and mapped to the model's input \(224×224×3, values in \[0, 1\]\)/);
@@ -86,16 +88,16 @@ describe('bring your own model: nsfwjs MobileNetV2 on skimage photographs (tiny)
     };
     const file = join(work, 'attributes.json');
     writeFileSync(file, JSON.stringify(attributes));
-    const e = cli(['train', 'iin', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--pairs', file, '--runs', runs, '--name', 'iin', '--train.batchSize=4', '--train.steps=6', '--data.size=32']);
+    const e = cli(['train', 'iin', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--pairs', file, '--runs', runs, '--name', 'iin', '--train.batchSize=4', '--train.steps=6', '--data.size=32', '--data.testFraction=0']);
     assert.equal(e.status, 0, e.stderr);
     iinRun = lastJson(e.stdout)['run'] as string;
     const model = JSON.parse(readFileSync(join(iinRun, 'model.json'), 'utf8'));
     assert.match(JSON.stringify(model), /"subject","setting","residual"/);
-    const byLabel = cli(['train', 'iin', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--runs', runs, '--name', 'iin-labels', '--train.batchSize=4', '--train.steps=4', '--data.size=32']);
+    const byLabel = cli(['train', 'iin', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--runs', runs, '--name', 'iin-labels', '--train.batchSize=4', '--train.steps=4', '--data.size=32', '--data.testFraction=0']);
     assert.equal(byLabel.status, 0, byLabel.stderr);
     // A pair naming an image that is not in the folder says which and how paths are written.
     writeFileSync(file, JSON.stringify({ pairs: [{ a: 'colour/astronaut.jpg', b: 'colour/nope.jpg', factor: 'x' }] }));
-    const bad = cli(['train', 'iin', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--pairs', file, '--runs', runs, '--data.size=32']);
+    const bad = cli(['train', 'iin', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--pairs', file, '--runs', runs, '--data.size=32', '--data.testFraction=0']);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /pairs\[0\]\.b 'colour\/nope\.jpg' is not an image of the folder \(paths are relative to data\.folder/);
   });
@@ -193,7 +195,7 @@ describe('bring your own model: errors say what to do', () => {
   const dir = join(work, 'errors');
 
   test('a layer that does not exist lists the valid ones', () => {
-    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', MODEL, '--layer', 'block_99', '--runs', runs, '--data.size=32']);
+    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', MODEL, '--layer', 'block_99', '--runs', runs, '--data.size=32', '--data.testFraction=0']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /nsfwjs-mobilenet-v2: unknown layer 'block_99'\. Valid cut points \(82\): input_1, .*block_6_project_BN/);
   });
@@ -201,26 +203,26 @@ describe('bring your own model: errors say what to do', () => {
   test('a model folder with a missing shard names the shard file', async () => {
     const layers = await writeLayersModel(join(dir, 'layers-missing'));
     rmSync(join(layers, 'group1-shard1of1.bin'));
-    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', layers, '--layer', 'conv2', '--runs', runs, '--data.size=32']);
+    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', layers, '--layer', 'conv2', '--runs', runs, '--data.size=32', '--data.testFraction=0']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /group1-shard1of1\.bin named in weightsManifest does not exist/);
     const graph = writeGraphModel(join(dir, 'graph-missing'));
     rmSync(join(graph, 'group1-shard1of1.bin'));
-    const g = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', graph, '--layer', 'relu', '--runs', runs, '--data.size=32']);
+    const g = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', graph, '--layer', 'relu', '--runs', runs, '--data.size=32', '--data.testFraction=0']);
     assert.equal(g.status, 1);
     assert.match(g.stderr, /weight shard 'group1-shard1of1\.bin' .* is missing; copy every file model\.json's weightsManifest names next to it/);
   });
 
   test('a layer whose output is not a float tensor is refused', () => {
     const graph = writeGraphModel(join(dir, 'graph'));
-    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', graph, '--layer', 'cast', '--runs', runs, '--data.size=32']);
+    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', graph, '--layer', 'cast', '--runs', runs, '--data.size=32', '--data.testFraction=0']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /layer 'cast' outputs int32 values, not float32; t can only be conditioned on a float tensor/);
   });
 
   test('a graph model: t at a node (Φ only; no Ψ), the card assumption noted, sample and attack run', () => {
     const graph = writeGraphModel(join(dir, 'graph-ok'));
-    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', graph, '--layer', 'relu', '--runs', runs, '--train.steps=3', '--train.batchSize=4', '--data.size=32']);
+    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', graph, '--layer', 'relu', '--runs', runs, '--train.steps=3', '--train.batchSize=4', '--data.size=32', '--data.testFraction=0']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /no model-card\.json gives the input value range; assuming pixels in \[0, 1\]/);
     // The analyses need only Φ, t and f, so they run on a graph model too.
@@ -262,7 +264,7 @@ describe('bring your own model: errors say what to do', () => {
 
   test('a model edited after its t was trained is refused by the analyses and the explorer, saying what changed', async () => {
     const layers = await writeLayersModel(join(dir, 'layers-edited'), 16, { valueRange: [0, 1] });
-    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', layers, '--layer', 'conv2', '--runs', runs, '--train.steps=2', '--train.batchSize=4', '--data.size=32']);
+    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', layers, '--layer', 'conv2', '--runs', runs, '--train.steps=2', '--train.batchSize=4', '--data.size=32', '--data.testFraction=0']);
     assert.equal(r.status, 0, r.stderr);
     const run = lastJson(r.stdout)['run'] as string;
     const recorded = JSON.parse(readFileSync(join(run, 'model-under-study.json'), 'utf8')) as { weightsSha256: string; card: unknown };
@@ -289,7 +291,7 @@ describe('bring your own model: errors say what to do', () => {
 
   test('a model card that contradicts the model is refused, naming the field', async () => {
     const layers = await writeLayersModel(join(dir, 'layers-card'), 16, { inputSize: [32, 32], valueRange: [0, 255] });
-    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', layers, '--layer', 'conv2', '--runs', runs, '--data.size=32']);
+    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', layers, '--layer', 'conv2', '--runs', runs, '--data.size=32', '--data.testFraction=0']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /model-card\.json says inputSize \[32,32\] but the model's input is \[16,16\]/);
   });
@@ -308,7 +310,7 @@ describe('bring your own model: errors say what to do', () => {
   });
 
   test('fewer images than the batch size says which batch size to use', () => {
-    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', MODEL, '--layer', 'dense_2', '--runs', runs, '--data.size=32']);
+    const r = cli(['train', 'cinn', '--preset', 'tiny', '--data', photos, '--ae', aeRun, '--model', MODEL, '--layer', 'dense_2', '--runs', runs, '--data.size=32', '--data.testFraction=0']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /train cinn: (\d+) training images are fewer than batchSize 16; set --train.batchSize=\1 or smaller, or add images/);
   });

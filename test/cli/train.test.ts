@@ -72,6 +72,19 @@ describe('inntrospect train (tiny preset)', () => {
     assert.equal(e.status, 0, e.stderr);
     const eval_ = lastJson(e.stdout)['evaluation'] as Record<string, number>;
     assert.ok('corr_digit' in eval_ && 'corr_color' in eval_);
+    // Factor sizes come from the data's dimension estimate by default, and the run says so.
+    assert.match(e.stderr, /note: factor sizes from the data \(the IIN code's estimate, \d+ pairs/);
+    const eRun = lastJson(e.stdout)['run'] as string;
+    const eq = cli(['check', eRun, '--json', '--images', '64']);
+    assert.equal(eq.status, 0, eq.stderr);
+    const q = lastJson(eq.stdout) as { eQuality: { probes: Array<{ factor: string; attribute: string; score: number; expected: boolean }>; pairCorrelations: Array<{ factor: string; bound: number | null }> }; images: string };
+    assert.match(q.images, /64 images of colormnist\/test/);
+    assert.deepEqual(q.eQuality.probes.filter((p) => p.expected).map((p) => p.factor), ['digit', 'color']);
+    assert.ok(q.eQuality.probes.every((p) => Number.isFinite(p.score)));
+    assert.ok(q.eQuality.pairCorrelations.find((c) => c.factor === 'digit')!.bound! > 0);
+    const equal = cli(['train', 'iin', '--preset', 'tiny', '--runs', runs, '--name', 'iin-equal', '--ae', aeRun, '--factorSizing=equal', '--train.steps=2']);
+    assert.equal(equal.status, 0, equal.stderr);
+    assert.doesNotMatch(equal.stderr, /factor sizes from the data/);
   });
 
   test('a run killed with SIGKILL at a random step and resumed gives the same losses', () => {

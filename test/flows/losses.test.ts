@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { tf, initEngine } from '../../src/engine/index.ts';
 import { Random } from '../../src/engine/random.ts';
-import { estimateFactorDimensions, factorLoss, factorShareMask, flowNll, HALF_LOG_2PI, nllPerDimension } from '../../src/flows/index.ts';
+import { estimateFactorDimensions, estimateSharedDimensions, factorLoss, factorShareMask, flowNll, HALF_LOG_2PI, nllPerDimension } from '../../src/flows/index.ts';
 
 before(async () => {
   await initEngine({ backend: 'wasm' });
@@ -104,4 +104,31 @@ test('estimateFactorDimensions: shared covariance over total variance, softmax t
   assert.deepEqual(sizes, [1, 1, 4]);
   assert.equal(sizes.reduce((a, b) => a + b, 0), 6);
   assert.throws(() => estimateFactorDimensions(za.slice(0, 2), zb.slice(0, 2), [0, 0], 3), /no pair shares factor 1/);
+});
+
+test('estimateSharedDimensions recovers planted factor sizes under a linear mixing; the IIN softmax estimate does not', () => {
+  // z = A·[f0 (5 dims), f1 (9 dims), r (18 dims)], all N(0, 1); a pair sharing F has the same F dims.
+  const planted = [5, 9, 18];
+  const D = 32;
+  const rng = new Random(4);
+  const mix = Array.from({ length: D * D }, (_, i) => (i % (D + 1) === 0 ? 2 : 0) + 0.3 * rng.normal());
+  const apply = (x: number[]) => Array.from({ length: D }, (_, i) => x.reduce((s, v, j) => s + mix[i * D + j]! * v, 0));
+  const za: number[][] = [];
+  const zb: number[][] = [];
+  const factor: number[] = [];
+  for (let p = 0; p < 3000; p++) {
+    const f = p % 2;
+    const a = Array.from({ length: D }, () => rng.normal());
+    const b = Array.from({ length: D }, () => rng.normal());
+    const [from, to] = f === 0 ? [0, 5] : [5, 14];
+    for (let d = from; d < to; d++) b[d] = a[d]!;
+    za.push(apply(a));
+    zb.push(apply(b));
+    factor.push(f);
+  }
+  const est = estimateSharedDimensions(za, zb, factor, 3);
+  assert.deepEqual(est.sizes, planted);
+  assert.ok(Math.abs(est.shared[0]! - 5) < 0.5 && Math.abs(est.shared[1]! - 9) < 0.5, `shared ${est.shared}`);
+  assert.notDeepEqual(estimateFactorDimensions(za, zb, factor, 3).sizes, planted);
+  assert.throws(() => estimateSharedDimensions(za.slice(0, 2), zb.slice(0, 2), [0, 0], 3), /no pair shares factor 1/);
 });

@@ -43,6 +43,11 @@ export interface CinnJobConfig {
   cinn: Omit<CinnConfig, 'dim' | 'conditionShape' | 'seed'>;
   /** Images per sample grid. */
   sampleImages: number;
+  /**
+   * A trained t (model file or run folder) to start from instead of a fresh initialisation, e.g.
+   * the previous checkpoint's t in Fig. 4's dynamics; it must have this job's architecture. '' = none.
+   */
+  init: string;
 }
 
 const { dim: _d, conditionShape: _c, seed: _s, ...CINN_ARCH } = DEFAULT_CINN_CONFIG;
@@ -55,6 +60,7 @@ export const DEFAULT_CINN_JOB_CONFIG: CinnJobConfig = {
   layer: '',
   cinn: CINN_ARCH,
   sampleImages: 8,
+  init: '',
 };
 
 /** The allowed numbers of a cinn job's config, checked before anything loads. */
@@ -93,10 +99,23 @@ export class CinnJob implements TrainingJob {
   ) {
     this.totalSteps = config.train.steps;
     this.greybox = greybox;
-    this.t = new ConditionalINN({ ...config.cinn, dim: ae.config.zDim, conditionShape: greybox.zShape, seed: config.train.seed });
+    this.t = config.init ? CinnJob.warmStart(config, ae.config.zDim, greybox.zShape) : new ConditionalINN({ ...config.cinn, dim: ae.config.zDim, conditionShape: greybox.zShape, seed: config.train.seed });
     this.optimizer = createFlowOptimizer({ learningRate: config.train.learningRate, beta1: config.train.beta1, beta2: config.train.beta2 });
     this.batches = new BatchIterator({ size: data.train.shape[0], batchSize: config.train.batchSize, seed: config.train.seed + 1, dropLast: true });
     this.posteriorRng = new Random(config.train.seed + 2);
+  }
+
+  /** The t of `config.init`, checked against this job's architecture (an error names what differs). */
+  private static warmStart(config: CinnJobConfig, dim: number, conditionShape: number[]): ConditionalINN {
+    const t = readModelOfKind(config.init, 'cinn', 'train cinn --init').model;
+    const want = { ...config.cinn, dim, conditionShape };
+    const got = t.cfg as unknown as Record<string, unknown>;
+    const diff = Object.entries(want).filter(([k, v]) => JSON.stringify(got[k]) !== JSON.stringify(v)).map(([k, v]) => `${k}: ${JSON.stringify(got[k])} there, ${JSON.stringify(v)} here`);
+    if (diff.length > 0) {
+      t.dispose();
+      throw new Error(`train cinn --init ${config.init}: its t has another architecture (${diff.join('; ')})`);
+    }
+    return t;
   }
 
   static async create(config: CinnJobConfig): Promise<CinnJob> {

@@ -4,7 +4,7 @@
  */
 import { tf } from '../../engine/index.ts';
 import { BatchIterator, type BatchIteratorState } from '../../data/index.ts';
-import { checkpointIterations, parseCheckpoint, serializeCheckpoint } from '../../models/checkpoints.ts';
+import { checkpointIterations, logCheckpointIterations, parseCheckpoint, serializeCheckpoint } from '../../models/checkpoints.ts';
 import type { StagedClassifier } from '../../models/classifier.ts';
 import { ColorMnistClassifier, DEFAULT_COLORMNIST_CLASSIFIER_CONFIG, type ColorMnistClassifierConfig } from '../../models/classifier-colormnist.ts';
 import { DEFAULT_SQUEEZENET_CONFIG, SqueezeNet, type SqueezeNetConfig } from '../../models/squeezenet.ts';
@@ -84,7 +84,9 @@ export class ClassifierJob implements TrainingJob {
     }
     this.trainer = new ClassifierTrainer(this.model, config.train);
     this.batches = new BatchIterator({ size: data.train.shape[0], batchSize: config.train.batchSize, seed: config.train.seed + 1, dropLast: true });
-    this.snapshotIterations = checkpointIterations(config.train.steps, config.train.checkpoints, config.train.includeInitialCheckpoint);
+    const spacing = config.train.checkpointSpacing ?? 'equal';
+    if (spacing !== 'equal' && spacing !== 'log') throw new Error(`config key 'train.checkpointSpacing': must be 'equal' or 'log', got '${String(spacing)}'`);
+    this.snapshotIterations = (spacing === 'log' ? logCheckpointIterations : checkpointIterations)(config.train.steps, config.train.checkpoints, config.train.includeInitialCheckpoint);
   }
 
   static async create(config: ClassifierJobConfig): Promise<ClassifierJob> {

@@ -9,6 +9,8 @@ import { Random } from '../../engine/random.ts';
 import { colorMnistPairs, labelPairs, type ImageDataset, type PairSampler, type PairSamplerOptions, type PairSamplerState } from '../../data/index.ts';
 import type { Autoencoder } from '../../models/autoencoder.ts';
 import { DEFAULT_IIN_CONFIG, SemanticINN, type IinConfig } from '../../flows/iin.ts';
+import { estimateFactorDimensions, estimateSharedDimensions } from '../../flows/factor-dims.ts';
+import { emitByomNote } from '../external-model.ts';
 import { loadFlow, saveFlow } from '../../flows/serialize.ts';
 import { createFlowOptimizer, iinTrainStep } from '../../train/flow-train-step.ts';
 import { DATA_LIMITS, DEFAULT_DATA_CONFIG, loadData, type DataConfig } from '../data-spec.ts';
@@ -38,8 +40,19 @@ export interface IinJobConfig {
   pairs: string;
   /** The trained autoencoder (first stage): a model file or its run folder. */
   ae: string;
-  /** e's architecture; factor names come from the data; sizes null = equal chunks. */
+  /** e's architecture; factor names come from the data; sizes null = chosen by `factorSizing`. */
   iin: Omit<IinConfig, 'dim' | 'factorNames' | 'seed'>;
+  /**
+   * How factor sizes are chosen when `iin.factorSizes` is null, from `estimatePairs` pairs of the
+   * training data encoded by the AE: 'iin' (default) the IIN code's estimate (digest §4.4,
+   * `estimateFactorDimensions`: [12, 19, 33] on the shipped AE); 'shared' the dimensions each
+   * factor's pairs share linearly (`estimateSharedDimensions`: recovers planted sizes, but gives a
+   * class attribute that z̄ encodes nonlinearly very few, e.g. digit 1–4); 'equal' equal chunks
+   * like torch.chunk. docs/flows.md compares them.
+   */
+  factorSizing: 'iin' | 'shared' | 'equal';
+  /** Pairs the dimension estimate uses. */
+  estimatePairs: number;
   sampleImages: number;
 }
 
@@ -47,7 +60,7 @@ const { dim: _d, factorNames: _f, seed: _s, ...IIN_ARCH } = DEFAULT_IIN_CONFIG;
 
 export const DEFAULT_IIN_JOB_CONFIG: IinJobConfig = {
   train: { seed: 0, steps: 4000, batchSize: 64, learningRate: 5e-4, beta1: 0.5, beta2: 0.9 },
-  data: DEFAULT_DATA_CONFIG, pairs: '', ae: '', iin: IIN_ARCH, sampleImages: 8,
+  data: DEFAULT_DATA_CONFIG, pairs: '', ae: '', iin: IIN_ARCH, factorSizing: 'iin', estimatePairs: 1024, sampleImages: 8,
 };
 
 /** The allowed numbers of an iin job's config, checked before anything loads. */
@@ -56,6 +69,7 @@ export const IIN_JOB_LIMITS: ConfigLimits = {
   'iin.factorSizes[]': count(1, 65_536), 'iin.numBlocks': count(1, 1000), 'iin.hiddenWidth': count(1, 65_536), 'iin.hiddenDepth': count(1, 100),
   'iin.rho': { min: 0, max: 1, maxExclusive: true },
   sampleImages: count(0, 1024),
+  estimatePairs: count(2, 1_000_000),
 };
 
 export const IIN_JOB_PRESETS: Record<'tiny' | 'default', DeepPartial<IinJobConfig>> = {
@@ -71,10 +85,18 @@ export class IinJob implements TrainingJob {
   private readonly pairs: PairSampler;
   private readonly posteriorRng: Random;
 
+  /** The dimension estimate behind e's factor sizes (null for explicit or equal sizes). */
+  readonly factorDimEstimate: { method: 'iin' | 'shared'; scores: number[]; sizes: number[] } | null;
+
   private constructor(readonly config: IinJobConfig, private readonly ae: Autoencoder, private readonly data: ImageDataset, private readonly test: ImageDataset | null, private readonly pairFile: PairFileSpec | null) {
     this.totalSteps = config.train.steps;
     this.pairs = this.sampler(data, { batchSize: config.train.batchSize, seed: config.train.seed + 1 });
-    this.e = new SemanticINN({ ...config.iin, dim: ae.config.zDim, factorNames: [...this.pairs.factorNames], seed: config.train.seed });
+    // A run config from before factorSizing existed used equal chunks: resuming it keeps them.
+    const sizing = config.factorSizing ?? 'equal';
+    if (!['iin', 'shared', 'equal'].includes(sizing)) throw new Error(`train iin: factorSizing must be 'iin', 'shared' or 'equal', got '${String(sizing)}'`);
+    this.factorDimEstimate = config.iin.factorSizes === null && sizing !== 'equal' ? this.estimateSizes(sizing) : null;
+    const factorSizes = config.iin.factorSizes ?? this.factorDimEstimate?.sizes ?? null;
+    this.e = new SemanticINN({ ...config.iin, factorSizes, dim: ae.config.zDim, factorNames: [...this.pairs.factorNames], seed: config.train.seed });
     this.optimizer = createFlowOptimizer({ learningRate: config.train.learningRate, beta1: config.train.beta1, beta2: config.train.beta2 });
     this.posteriorRng = new Random(config.train.seed + 2);
   }
@@ -92,6 +114,59 @@ export class IinJob implements TrainingJob {
       ae.dispose();
       throw error;
     }
+  }
+
+  /**
+   * Factor sizes from the data: frozen pairs of the training data, z̄ = E(x) (the posterior
+   * mode, as the IIN code's dim_callback), then the IIN code's softmax ('iin') or the
+   * shared-dimension count ('shared'); every factor gets at least one dimension, from the residual.
+   */
+  private estimateSizes(method: 'iin' | 'shared'): { method: 'iin' | 'shared'; scores: number[]; sizes: number[] } | null {
+    const wanted = this.config.estimatePairs ?? DEFAULT_IIN_JOB_CONFIG.estimatePairs;
+    if (!Number.isInteger(wanted) || wanted < 2) throw new Error(`train iin: estimatePairs must be an integer ≥ 2, got ${wanted}`);
+    const batch = this.sampler(this.data, { batchSize: Math.min(wanted, this.data.shape[0]), seed: this.config.train.seed + 5, mode: 'frozen' }).next();
+    // The sampler may give fewer pairs than asked (only images that share something are anchors).
+    const count = batch.shape[0];
+    const zDim = this.ae.config.zDim;
+    const missing = this.pairs.factorNames.slice(0, -1).filter((_, f) => !batch.factors.includes(f));
+    if (count < 2 * zDim || missing.length > 0) {
+      emitByomNote('e', `factor sizes: equal chunks, because ${missing.length > 0 ? `no pair shares ${missing.join(', ')}` : `${count} pairs are too few to estimate them for a ${zDim}-dimensional z̄ (needs ≥ ${2 * zDim})`}; give --iin.factorSizes=[…] to choose them`);
+      return null;
+    }
+    const rows = (images: Float32Array) => {
+      const out: Float32Array[] = [];
+      const per = batch.shape[1] * batch.shape[2] * batch.shape[3];
+      for (let off = 0; off < count; off += 128) {
+        const n = Math.min(128, count - off);
+        const z = tf.tidy(() => {
+          const post = this.ae.encode(tf.tensor4d(images.subarray(off * per, (off + n) * per), [n, batch.shape[1], batch.shape[2], batch.shape[3]]));
+          const m = tf.clone(post.mean);
+          post.dispose();
+          return m;
+        });
+        const values = z.dataSync() as Float32Array;
+        const d = z.shape[1];
+        for (let i = 0; i < n; i++) out.push(values.slice(i * d, (i + 1) * d));
+        z.dispose();
+      }
+      return out;
+    };
+    const za = rows(batch.a.images);
+    const zb = rows(batch.b.images);
+    const k = this.pairs.factorNames.length;
+    const est = method === 'shared'
+      ? (() => { const r = estimateSharedDimensions(za, zb, batch.factors, k); return { scores: r.shared, sizes: r.sizes }; })()
+      : estimateFactorDimensions(za, zb, batch.factors, k);
+    const sizes = [...est.sizes];
+    for (let f = 0; f < sizes.length - 1; f++) {
+      if (sizes[f]! < 1) {
+        sizes[sizes.length - 1]! -= 1 - sizes[f]!;
+        sizes[f] = 1;
+      }
+    }
+    if (sizes.at(-1)! < 1) throw new Error(`train iin: z̄ has ${this.ae.config.zDim} dimensions, too few for ${sizes.length} factors`);
+    emitByomNote('e', `factor sizes from the data (${method === 'shared' ? 'shared dimensions' : "the IIN code's estimate"}, ${count} pairs; scores ${est.scores.map((x) => x.toFixed(3)).join(', ')}): ${this.pairs.factorNames.map((n, i) => `${n} ${sizes[i]}`).join(', ')}`);
+    return { method, scores: est.scores, sizes };
   }
 
   /** The pair sampler for this job's data: the pair file, ColorMNIST's factors, or shared labels. */
