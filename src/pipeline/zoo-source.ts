@@ -10,6 +10,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkManifest, openPipeline, type OpenPipelineOptions, type Pipeline, type PipelineReader } from './open-pipeline.ts';
+import { resolveInside } from '../models/contained-path.ts';
+import type { ExplorerManifest } from '../zoo/pipeline-manifest.ts';
 
 /** The package's root: two levels above this file, in the checkout (src/) and in the package (dist/) alike. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -39,12 +41,21 @@ export function isZooFolder(dir: string): boolean {
   return existsSync(join(dir, 'manifest.json'));
 }
 
-/** Reads files below `dir`; every read goes through `onRead` (tests count them). */
-export function folderReader(dir: string, onRead?: (file: string) => void): PipelineReader {
+/** Every file a manifest names (null entries, such as a zoo without e, left out). */
+function manifestEntryFiles(m: ExplorerManifest): unknown[] {
+  const entries: unknown[] = [m.ae, m.classifier, m.model?.json, m.model?.weights, ...(m.snapshots ?? []), ...(m.dynamics ?? []), ...Object.values(m.cinn ?? {}), m.iin];
+  return entries.filter((e): e is { file: unknown } => e !== null && typeof e === 'object').map((e) => e.file);
+}
+
+/**
+ * Reads files below `dir`, refusing any path that leaves it (a manifest is the user's file);
+ * every read goes through `onRead` (tests count them). `source` names the manifest in errors.
+ */
+export function folderReader(dir: string, onRead?: (file: string) => void, source = join(dir, 'manifest.json')): PipelineReader {
   return {
     read: async (file) => {
       onRead?.(file);
-      const path = join(dir, file);
+      const path = resolveInside(dir, file, source, `the entry for '${String(file)}'`);
       if (!existsSync(path)) throw new Error(`zoo file ${path} is missing`);
       return new Uint8Array(await readFile(path));
     },
@@ -70,5 +81,8 @@ export function openZooFolder(dir: string, options: OpenPipelineOptions & { onRe
     throw new Error(`zoo manifest ${path} is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
   }
   options.onRead?.('manifest.json');
-  return openPipeline(checkManifest(json, path), folderReader(resolve(dir), options.onRead), options);
+  const manifest = checkManifest(json, path);
+  // Every entry is checked now, before anything loads, so a manifest can never make us read elsewhere.
+  for (const file of manifestEntryFiles(manifest)) resolveInside(dir, file, path, `the entry for '${String(file)}'`);
+  return openPipeline(manifest, folderReader(resolve(dir), options.onRead, path), options);
 }
