@@ -26,11 +26,12 @@ import { attackStatistics, attackVisualization, type AttackStatistics, type Atta
 import { semanticModification, type SemanticModificationOptions, type SemanticModificationResult } from '../analysis/semantic-modification.ts';
 import { imageMixing, type MixingOptions, type MixingResult } from '../analysis/mixing.ts';
 import { checkInvertibility, type InvertibilityReport } from '../flows/invertibility-check.ts';
-import { analysisFromPipeline, analysisImages, loadAnalysis, type AnalysisLoadOptions, type LoadedAnalysis } from '../pipeline/analysis-loader.ts';
-import { DEFAULT_DATA_CONFIG } from '../pipeline/data-spec.ts';
-import { isZooFolder, openZooFolder, resolveSourcePath } from '../pipeline/zoo-source.ts';
-import type { Pipeline } from '../pipeline/open-pipeline.ts';
-import { existsSync, statSync } from 'node:fs';
+import { analysisFromSource, analysisImages, type AnalysisLoadOptions, type LoadedAnalysis } from '../pipeline/analysis-loader.ts';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { openSource, type OpenedSource } from '../pipeline/pipeline-source.ts';
+import { checkReportOutputs, DEFAULT_REPORT_OPTIONS, writeReport, type ReportOptions, type ReportResult } from '../report/report.ts';
+import { DEFAULT_FEATURES, reportFeatures } from '../report/report-features.ts';
 
 export interface OpenOptions {
   /**
@@ -107,16 +108,30 @@ function asDataset(images: ImageDataset | ImageArray): ImageDataset {
 
 type Needs = Pick<AnalysisLoadOptions, 'layers' | 'semantic' | 'checkpoints'>;
 
+/** Options of `p.report(…)`: those of `inntrospect report`, with its defaults. */
+export interface PipelineReportOptions extends Partial<Omit<ReportOptions, 'out' | 'features' | 'source'>> {
+  /**
+   * The HTML file to write; its numbers go beside it (model.html → model.json). Refused when it
+   * (or that .json) exists and is not an earlier report.
+   * @example p.report({ out: 'report/colormnist.html' })
+   */
+  out: string;
+  /**
+   * Feature network of Table 1's Fréchet distance as `<model>:<layer>`. Default nsfwjs-mobilenet-v2:dense_1.
+   * @example p.report({ out: 'r.html', features: 'nsfwjs-mobilenet-v2:dense_1' })
+   */
+  features?: string;
+}
+
 /** What `open()` returns. Free its models with `dispose()`. */
 export class InntrospectPipeline {
   private data: ImageDataset | null = null;
-  private runs: LoadedAnalysis | null = null;
 
   private constructor(
-    /** The source as resolved (a path below the package for the shipped zoo). */
+    /** The source as resolved: a zoo folder (below the package for the shipped zoo) or run folders. */
     readonly source: string[],
-    /** The zoo pipeline (lazy), or null for run folders (loaded whole on first use). */
-    private readonly zoo: Pipeline | null,
+    /** The opened source: its lazy pipeline (zoo folders and run folders alike). */
+    private readonly opened: OpenedSource,
     private readonly options: OpenOptions,
     /** The compute backend in use. */
     readonly engine: EngineInfo,
@@ -127,17 +142,11 @@ export class InntrospectPipeline {
   /** See `open`. */
   static async open(source: string | string[], options: OpenOptions = {}): Promise<InntrospectPipeline> {
     const engine = await initEngine({ backend: options.backend });
-    const sources = (Array.isArray(source) ? source : [source]).map(resolveSourcePath);
-    if (sources.length === 0) throw new Error('open: give a zoo folder or cinn run folders');
-    for (const s of sources) if (!existsSync(s)) throw new Error(`open: '${s}' does not exist (give a zoo folder such as zoo/colormnist, or cinn run folders)`);
-    if (sources.length === 1 && statSync(sources[0]!).isDirectory() && isZooFolder(sources[0]!)) {
-      const zoo = openZooFolder(sources[0]!);
-      return new InntrospectPipeline(sources, zoo, options, engine, zoo.layerNames);
-    }
-    const p = new InntrospectPipeline(sources, null, options, engine, []);
-    const runs = await p.loaded({});
-    (p as { layers: string[] }).layers = runs.context.layers.map((l) => l.name);
-    return p;
+    const opened = await openSource(Array.isArray(source) ? source : [source], { iin: options.iin }).catch((error: unknown) => {
+      throw new Error(`open: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    const resolved = opened.resolved.kind === 'zoo' ? [opened.resolved.dir] : opened.resolved.paths;
+    return new InntrospectPipeline(resolved, opened, options, engine, opened.pipeline.layerNames);
   }
 
   private get imageCount(): number {
@@ -147,13 +156,8 @@ export class InntrospectPipeline {
   }
 
   private async loaded(needs: Needs): Promise<LoadedAnalysis> {
-    if (this.zoo) {
-      this.data ??= await analysisImages({ ...DEFAULT_DATA_CONFIG, dataset: 'colormnist' }, this.imageCount);
-      return analysisFromPipeline(this.zoo, this.source[0]!, { images: this.imageCount, iin: this.options.iin, data: this.data, ...needs });
-    }
-    // Run folders are loaded whole, once (their models come from several folders).
-    this.runs ??= await loadAnalysis(this.source, { images: this.imageCount, iin: this.options.iin });
-    return this.runs;
+    this.data ??= await analysisImages(this.opened.data, this.imageCount);
+    return analysisFromSource(this.opened, { images: this.imageCount, data: this.data, ...needs });
   }
 
   private async context(needs: Needs, data?: ImageDataset): Promise<{ ctx: AnalysisContext; checkpoints: TrainingCheckpoint[] }> {
@@ -290,11 +294,30 @@ export class InntrospectPipeline {
     return (await this.context(needs)).ctx;
   }
 
+  /**
+   * The self-contained HTML report with the paper's claims checked (`inntrospect report`), on
+   * the images of `open` (the CLI's `--images`, 1024 there).
+   * @example
+   *   const r = await p.report({ out: 'report/colormnist.html', tableSeeds: [0] });
+   *   r.claims.map((c) => [c.id, c.holds]);
+   */
+  async report(options: PipelineReportOptions): Promise<ReportResult> {
+    // Before anything loads: the outputs must not replace a file that is not an earlier report.
+    checkReportOutputs(options.out);
+    mkdirSync(dirname(options.out), { recursive: true });
+    const { features: spec, ...rest } = options;
+    const loaded = await this.loaded({});
+    const features = await reportFeatures(spec ?? DEFAULT_FEATURES);
+    try {
+      return await writeReport(loaded, this.progress({ ...DEFAULT_REPORT_OPTIONS, ...rest, features: features.features, source: this.source.join(' ') }));
+    } finally {
+      features.dispose();
+    }
+  }
+
   /** Frees every model loaded. */
   dispose(): void {
-    this.zoo?.dispose();
-    this.runs?.dispose();
-    this.runs = null;
+    this.opened.dispose();
   }
 }
 

@@ -1,16 +1,16 @@
 /**
  * `inntrospect explore [zoo | run folders…]`: builds the in-browser explorer if its sources changed, serves it
- * on 127.0.0.1 with the chosen zoo folder (or run folders, gathered by run-sources.ts) and a
+ * on 127.0.0.1 with the chosen zoo folder (or run folders, resolved by src/pipeline/pipeline-source.ts as every command does) and a
  * ColorMNIST test subset, and prints the URL.
  * Opens a browser when one can be started (a display and xdg-open/open) unless --no-open.
  */
-import { existsSync, statSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { explorerBundle } from '../explorer/build.ts';
-import { DEFAULT_ZOO, resolveSourcePath } from '../pipeline/zoo-source.ts';
+import { DEFAULT_ZOO } from '../pipeline/zoo-source.ts';
+import { resolveSources } from '../pipeline/pipeline-source.ts';
 import { colorMnistTestSet, dataTestSet, remoteHostNames, startExplorerServer } from '../explorer/server.ts';
-import { virtualZooFromRuns, type VirtualZoo } from '../explorer/run-sources.ts';
+import { virtualZooFromRuns, type VirtualZoo } from '../pipeline/run-sources.ts';
 import { withNotesPrinted } from './notes.ts';
 
 export interface ExploreOptions {
@@ -50,22 +50,9 @@ export async function exploreCommand(sources: string[] | undefined, options: Exp
   if (!Number.isInteger(count) || count < 2 || count > 10000) throw new Error(`--test-images must be an integer 2…10000, got '${options.testImages}'`);
   const host = options.host ?? '127.0.0.1';
   remoteHostNames(host, options.allowRemote === true, options.allowedHost ?? []);
-  const given = (sources && sources.length > 0 ? sources : [DEFAULT_ZOO]).map(resolveSourcePath);
-  const single = resolve(given[0]!);
-  let source: { modelDir: string } | { runs: VirtualZoo };
-  if (given.length === 1 && single === resolve(DEFAULT_ZOO) && !existsSync(single)) {
-    throw new Error(`the shipped zoo ${single} is missing; make it with 'inntrospect reproduce colormnist' (or 'inntrospect reproduce colormnist --preset tiny --out /tmp/zoo-tiny' in a minute), or give a zoo folder or run folders`);
-  }
-  if (given.length === 1 && existsSync(join(single, 'manifest.json'))) {
-    source = { modelDir: single };
-  } else {
-    for (const g of given) {
-      if (!existsSync(g) || !statSync(g).isDirectory()) {
-        throw new Error(`${resolve(g)} is not a folder; give a zoo folder (with manifest.json), e.g. zoo/colormnist (make one with 'inntrospect reproduce colormnist'), or cinn run folders`);
-      }
-    }
-    source = { runs: await virtualZooFromRuns(given) };
-  }
+  // The one resolver of the CLI's analyses, the report and open(): a zoo folder, or run folders.
+  const resolved = resolveSources(sources && sources.length > 0 ? sources : [DEFAULT_ZOO]);
+  const source: { modelDir: string } | { runs: VirtualZoo } = resolved.kind === 'zoo' ? { modelDir: resolve(resolved.dir) } : { runs: await virtualZooFromRuns(resolved.paths) };
   const build = await explorerBundle(options.rebuild === true);
   process.stdout.write(build.rebuilt ? `built the explorer (${build.reason}) in ${(build.millis / 1000).toFixed(1)} s → ${build.dir}\n` : `explorer bundle ${build.reason} (${build.dir})\n`);
   const server = await startExplorerServer({ ...source, buildDir: build.dir, port, host, allowRemote: options.allowRemote === true, allowedHosts: options.allowedHost ?? [], testSet: 'runs' in source ? await withNotesPrinted(() => dataTestSet(source.runs.data, count)) : await colorMnistTestSet(count) });

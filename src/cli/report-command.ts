@@ -2,15 +2,14 @@
 import { dirname } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { initEngine } from '../engine/index.ts';
-import { featureExtractor } from '../analysis/fid.ts';
 import { loadAnalysis } from '../pipeline/analysis-loader.ts';
 import { withNotesPrinted } from './notes.ts';
-import { loadSplittable } from '../pipeline/splittable-source.ts';
+import { DEFAULT_FEATURES, reportFeatures } from '../report/report-features.ts';
 import { checkReportOutputs, DEFAULT_REPORT_OPTIONS, writeReport } from '../report/report.ts';
 import { createProgressBar } from './progress-bar.ts';
 import { intOption as int, numberOption } from './option-values.ts';
 
-export const DEFAULT_FEATURES = 'nsfwjs-mobilenet-v2:dense_1';
+export { DEFAULT_FEATURES };
 
 export interface ReportCommandOptions {
   out: string;
@@ -38,14 +37,8 @@ export async function reportCommand(sources: string[], o: ReportCommandOptions):
   };
   if (!(numbers.epsilon > 0 && numbers.epsilon <= 2)) throw new Error(`--epsilon must be a number > 0 and ≤ 2 (pixels are in [-1, 1]), got '${o.epsilon}'`);
   await initEngine({ backend: o.backend });
-  const cut = o.features.lastIndexOf(':');
-  if (cut <= 0) throw new Error(`--features must be <model>:<layer> (e.g. ${DEFAULT_FEATURES}), got '${o.features}'`);
-  const featureSource = await loadSplittable(o.features.slice(0, cut));
-  const gb = featureSource.splittable.split(o.features.slice(cut + 1));
-  const [h, w] = gb.inputShape as [number, number, number];
-  const range = featureSource.zoo?.inputRange ?? [-1, 1];
-  // Grey data (MNIST, Fashion-MNIST) through an RGB feature network: channels repeated.
-  const features = featureExtractor(o.features, (x) => gb.phi(x), { size: [h, w], from: [-1, 1], to: [range[0], range[1]] as [0, 1] | [-1, 1], greyToRgb: gb.inputShape[2] === 3 });
+  const featureSource = await reportFeatures(o.features);
+  const features = featureSource.features;
   const source = sources[0] ?? 'zoo/colormnist';
   const loaded = await withNotesPrinted(() => loadAnalysis(sources.length ? sources : [source], { images: numbers.images, iin: o.iin }));
   try {

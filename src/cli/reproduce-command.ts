@@ -11,6 +11,9 @@ export async function reproduceCommand(name: string, options: { preset?: string;
   if (options.preset !== undefined && options.recipe !== undefined) throw new Error('give --recipe or --preset (its old name), not both');
   // --preset default|tiny is the old spelling of --recipe full|tiny.
   const recipe = options.recipe ?? (options.preset === 'default' ? 'full' : options.preset) ?? 'full';
+  if (options.preset !== undefined && !['default', 'tiny', 'quick', 'full'].includes(options.preset)) {
+    throw new Error(`--preset (the old name of --recipe) must be default (= full), quick or tiny, got '${options.preset}'`);
+  }
   if (!['tiny', 'quick', 'full'].includes(recipe)) throw new Error(`--recipe must be full, quick or tiny, got '${recipe}'`);
   // Checked before the engine starts: a non-empty zoo folder is refused without --force.
   if (name === 'colormnist') checkOutputFolder(options.out ?? 'zoo/colormnist', zooOwnFiles, options.force ?? false, '--out');

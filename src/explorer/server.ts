@@ -21,7 +21,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { encodeTestSet } from './testset.ts';
 import type { DataConfig } from '../pipeline/data-spec.ts';
-import type { VirtualZoo } from './run-sources.ts';
+import type { VirtualZoo } from '../pipeline/run-sources.ts';
 
 /** The assets of build/explorer the server answers for, by URL path. */
 const ASSETS: Record<string, [file: string, type: string]> = {

@@ -3,7 +3,7 @@
  * classifier (from a zoo or a classifier run), or a model loaded from the repacked model.json and
  * weights the server makes of a zoo id or a TensorFlow.js Layers/graph model folder, or the
  * .onnx file of an ONNX model
- * (run-sources.ts). Either way the worker sees Φ per layer and f as logits, through the same
+ * (src/pipeline/run-sources.ts). Either way the worker sees Φ per layer and f as logits, through the same
  * adapter (src/models/model-under-study.ts) as `inntrospect train cinn` and the analysis commands,
  * so the page shows what the CLI computes. Browser-safe.
  */

@@ -1,27 +1,22 @@
 /**
  * Builds an AnalysisContext (src/analysis/context.ts) from files (Node only): a zoo folder, or
- * cinn run folders (each one's config names its AE, classifier and layer). Everything loaded is
- * freed by `dispose()`.
+ * run folders (each cinn run's config names its AE, model and layer; an iin run among them is
+ * e), both resolved and loaded by src/pipeline/pipeline-source.ts. Everything loaded is freed
+ * by `dispose()`.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { AnalysedLayer, AnalysisContext } from '../analysis/context.ts';
 import type { TrainingCheckpoint } from '../analysis/training-dynamics.ts';
 import { splittableStages } from '../models/greybox.ts';
 import type { StagedClassifier } from '../models/classifier.ts';
-import { openZooFolder, isZooFolder, resolveSourcePath } from './zoo-source.ts';
-import type { Pipeline } from './open-pipeline.ts';
+import { openSource, type OpenedSource } from './pipeline-source.ts';
 import type { SemanticFlowLike } from '../analysis/context.ts';
 import { colorMnistPairs, labelPairs, type PairBatch } from '../data/pairs.ts';
 import type { ColorMnistDataset } from '../data/color-mnist.ts';
 import type { ImageDataset } from '../data/dataset.ts';
 import type { ZooManifest } from '../zoo/manifest.ts';
-import { DEFAULT_DATA_CONFIG, folderSplit, loadData, type DataConfig } from './data-spec.ts';
+import { folderSplit, loadData, type DataConfig } from './data-spec.ts';
 import { subsetDataset } from '../data/dataset.ts';
 import { emitByomNote } from './external-model.ts';
-import { readModelOfKind } from './model-files.ts';
-import { checkFingerprint, openModelUnderStudy } from './external-model.ts';
-import { readJsonFile } from '../runs/json-file.ts';
 
 export interface LoadedAnalysis {
   context: AnalysisContext;
@@ -88,133 +83,79 @@ export async function analysisImages(data: DataConfig, images: number) {
   return loaded.test;
 }
 
-async function fromZoo(dir: string, options: AnalysisLoadOptions): Promise<LoadedAnalysis> {
-  const pipeline = openZooFolder(dir, { onRead: options.onRead });
-  try {
-    const loaded = await analysisFromPipeline(pipeline, dir, options);
-    return { ...loaded, dispose: () => { loaded.dispose(); pipeline.dispose(); } };
-  } catch (error) {
-    pipeline.dispose();
-    throw error;
-  }
-}
-
 /**
- * The analysis context of an open zoo pipeline with only what `options` asks for loaded. The
- * pipeline keeps its models (so later calls reuse them); `dispose()` frees only what this call
- * loaded besides (an `--iin` e).
+ * The analysis context of an opened source with only what `options` asks for loaded. The
+ * source keeps its models (so later calls reuse them, and `source.dispose()` frees them); the
+ * result's `dispose()` frees nothing of the source's. (`options.iin` is the source's own:
+ * `openSource(…, { iin })`.)
  */
-export async function analysisFromPipeline(pipeline: Pipeline, dir: string, options: AnalysisLoadOptions & { data?: ImageDataset }): Promise<LoadedAnalysis> {
+export async function analysisFromSource(source: OpenedSource, options: Omit<AnalysisLoadOptions, 'iin'> & { data?: ImageDataset }): Promise<LoadedAnalysis> {
+  const { pipeline } = source;
   const m = pipeline.manifest;
-  const owned: Array<{ dispose(): void }> = [];
-  try {
-    // Only what the analysis needs: each file is read, checked and parsed once, when first used.
-    const names = options.layers ?? pipeline.layerNames;
-    const [ae, classifier, e] = await Promise.all([
-      pipeline.autoencoder(),
-      pipeline.classifier(),
-      options.iin ? Promise.resolve(readModelOfKind(options.iin, 'iin', '--iin').model) : options.semantic === false ? Promise.resolve(undefined) : pipeline.semantic(),
-    ]);
-    if (options.iin && e) owned.push(e);
-    const split = splitClassifier(classifier);
-    const layers: AnalysedLayer[] = [];
-    for (const name of names) {
-      const t = await pipeline.t(name);
-      const gb = split.split(name);
-      layers.push({ name, phi: (x) => gb.phi(x), t });
-    }
-    const checkpoints: TrainingCheckpoint[] = [];
-    if (options.checkpoints !== false) {
-      for (const entry of m.dynamics) {
-        const snapshotEntry = m.snapshots.find((s) => s.step === entry.step);
-        if (!snapshotEntry) throw new Error(`zoo ${dir}: no snapshot for dynamics step ${entry.step}`);
-        const { classifier: snapshot, t } = await pipeline.snapshot(entry.step);
-        const gb = splitClassifier(snapshot).split(m.dynamicsLayer);
-        checkpoints.push({
-          iteration: entry.step,
-          layer: { phi: (x) => gb.phi(x), t: t! },
-          accuracy: snapshotEntry.metrics['testAccuracy'],
-          classify: (x) => snapshot.logits(x),
-        });
-      }
-    }
-    const data = options.data ?? await analysisImages({ ...DEFAULT_DATA_CONFIG, dataset: 'colormnist' }, options.images);
-    return {
-      context: { ae, layers, classify: (x) => classifier.logits(x), e: e ?? undefined, data, modelName: m.configs['classifier'] ? 'ColorMNIST classifier' : classifier.className },
-      checkpoints,
-      manifest: m as ZooManifest,
-      filesRead: pipeline.filesRead,
-      relevancePairs: relevancePairsFor(data, e ?? undefined),
-      dispose: () => owned.forEach((o) => o.dispose()),
-    };
-  } catch (error) {
-    owned.forEach((o) => o.dispose());
-    throw error;
+  // Only what the analysis needs: each file is read, checked and parsed once, when first used.
+  const names = options.layers ?? pipeline.layerNames;
+  for (const name of names) if (!m.cinn[name]) throw new Error(`unknown layer '${name}' (layers with a t: ${pipeline.layerNames.join(', ') || 'none'})`);
+  const [ae, studied, e] = await Promise.all([
+    pipeline.autoencoder(),
+    source.modelUnderStudy(),
+    options.semantic === false ? Promise.resolve(undefined) : source.semantic(),
+  ]);
+  // inntrospect's classifier split at its stages, or a model it did not train through the cinn job's adapter.
+  const classifier = studied ? null : await pipeline.classifier();
+  const split = classifier ? splitClassifier(classifier) : null;
+  const layers: AnalysedLayer[] = [];
+  for (const name of names) {
+    const t = await pipeline.t(name);
+    const view = studied ? studied.layer(name) : split!.split(name);
+    layers.push({ name, phi: (x) => view.phi(x), t });
   }
-}
-
-interface CinnRunConfig { ae: string; model: string; layer: string; data: DataConfig }
-
-async function fromCinnRuns(runs: string[], options: AnalysisLoadOptions): Promise<LoadedAnalysis> {
-  const configs = runs.map((run) => {
-    const file = join(run, 'config.json');
-    if (!existsSync(file)) throw new Error(`${run} is neither a zoo folder nor a cinn run folder (no config.json)`);
-    const config = readJsonFile<Partial<CinnRunConfig>>(file, 'run config');
-    if (!config.layer || !config.ae || !config.model) throw new Error(`${run} is not a cinn run (its config has no ae/model/layer)`);
-    return config as CinnRunConfig;
-  });
-  const first = configs[0]!;
-  for (const c of configs) {
-    if (c.ae !== first.ae || c.model !== first.model) throw new Error('the cinn runs must share one AE and one classifier (their configs differ)');
-  }
-  const owned: Array<{ dispose(): void }> = [];
-  const ae = readModelOfKind(first.ae, 'autoencoder', 'ae').model;
-  owned.push(ae);
-  try {
-    // The same adapter as the cinn job: Φ(x) = model(preprocess(x)), f likewise.
-    const model = await openModelUnderStudy(first.model);
-    owned.push(model);
-    // A model edited since t was trained would pair t with another Φ: refuse, saying what changed.
-    for (const run of runs) checkFingerprint(run, model.fingerprint);
-    const wanted = options.layers;
-    if (wanted) {
-      const have = configs.map((c) => c.layer);
-      for (const name of wanted) if (!have.includes(name)) throw new Error(`unknown layer '${name}' (layers of these cinn runs: ${have.join(', ')})`);
+  const checkpoints: TrainingCheckpoint[] = [];
+  if (options.checkpoints !== false) {
+    for (const entry of m.dynamics) {
+      const snapshotEntry = m.snapshots.find((s) => s.step === entry.step);
+      if (!snapshotEntry) throw new Error(`${pipeline.manifest.name}: no snapshot for dynamics step ${entry.step}`);
+      const { classifier: snapshot, t } = await pipeline.snapshot(entry.step);
+      const gb = splitClassifier(snapshot).split(m.dynamicsLayer);
+      checkpoints.push({
+        iteration: entry.step,
+        layer: { phi: (x) => gb.phi(x), t: t! },
+        accuracy: snapshotEntry.metrics['testAccuracy'],
+        classify: (x) => snapshot.logits(x),
+      });
     }
-    const layers = runs.flatMap((run, i) => (wanted && !wanted.includes(configs[i]!.layer) ? [] : [i])).map((i) => {
-      const run = runs[i]!;
-      const t = readModelOfKind(run, 'cinn', run).model;
-      owned.push(t);
-      const layer = model.layer(configs[i]!.layer);
-      return { name: configs[i]!.layer, phi: (x: Parameters<AnalysedLayer['phi']>[0]) => layer.phi(x), t } as AnalysedLayer;
-    });
-    const e = options.iin ? readModelOfKind(options.iin, 'iin', '--iin').model : undefined;
-    if (e) owned.push(e);
-    let data = await analysisImages(first.data, options.images);
-    const classNames = model.card.classNames;
-    if (classNames && data.labels.every((l) => l < 0)) data = { ...data, classNames };
-    return {
-      // A model that ends in a softmax outputs probabilities; the analyses take their log as logits.
-      context: { ae, layers, classify: (x) => model.classify(x), outputKind: model.outputKind, e, data, modelName: model.name },
-      checkpoints: [],
-      dispose: () => owned.forEach((o) => o.dispose()),
-    };
-  } catch (error) {
-    owned.forEach((o) => o.dispose());
-    throw error;
   }
+  let data = options.data ?? await analysisImages(source.data, options.images);
+  const classNames = studied?.card.classNames;
+  if (classNames && data.labels.every((l) => l < 0)) data = { ...data, classNames };
+  const modelName = studied ? studied.name : m.configs['classifier'] ? 'ColorMNIST classifier' : classifier!.className;
+  return {
+    // A model that ends in a softmax outputs probabilities; the analyses take their log as logits.
+    context: studied
+      ? { ae, layers, classify: (x) => studied.classify(x), outputKind: studied.outputKind, e: e ?? undefined, data, modelName }
+      : { ae, layers, classify: (x) => classifier!.logits(x), e: e ?? undefined, data, modelName },
+    checkpoints,
+    // A zoo's own manifest (its provenance goes into the report); run folders have an in-memory one only.
+    ...(source.resolved.kind === 'zoo' ? { manifest: m as ZooManifest } : {}),
+    filesRead: pipeline.filesRead,
+    relevancePairs: relevancePairsFor(data, e ?? undefined),
+    dispose: () => undefined,
+  };
 }
 
 /**
+ * Opens `sources` (a zoo folder, or run folders: src/pipeline/pipeline-source.ts) and builds
+ * the analysis context; `dispose()` frees everything it loaded.
+ *
  * @example
  *   const { context, dispose } = await loadAnalysis(['zoo/colormnist'], { images: 256 });
  */
 export async function loadAnalysis(sources: string[], options: AnalysisLoadOptions): Promise<LoadedAnalysis> {
-  if (sources.length === 0) throw new Error('nothing to analyse: give a zoo folder or cinn run folders');
-  sources = sources.map(resolveSourcePath);
-  for (const s of sources) if (!existsSync(s)) throw new Error(`'${s}' does not exist`);
-  if (sources.length === 1 && statSync(sources[0]!).isDirectory() && isZooFolder(sources[0]!)) {
-    return fromZoo(sources[0]!, options);
+  const source = await openSource(sources, { onRead: options.onRead, iin: options.iin });
+  try {
+    const loaded = await analysisFromSource(source, options);
+    return { ...loaded, dispose: () => { loaded.dispose(); source.dispose(); } };
+  } catch (error) {
+    source.dispose();
+    throw error;
   }
-  return fromCinnRuns(sources, options);
 }

@@ -62,6 +62,8 @@ export interface Pipeline {
   snapshot(step: number): Promise<{ classifier: StagedClassifier; t: ConditionalINN | null }>;
   /** The verified bytes of any file of the manifest (read and checked once). */
   bytes(entry: ZooFileEntry): Promise<Uint8Array>;
+  /** Reads and checks every file the manifest names (`inntrospect reproduce`'s own check); resolves to how many. */
+  verifyAll(): Promise<number>;
   /** Manifest names of the files read so far, each once. */
   readonly filesRead: readonly string[];
   /** Frees every model loaded so far. */
@@ -146,6 +148,12 @@ export function openPipeline(manifest: ExplorerManifest, reader: PipelineReader,
     hasSemantic,
     filesRead,
     bytes,
+    verifyAll: async () => {
+      const entries = [manifest.ae, manifest.classifier, manifest.model?.json, manifest.model?.weights, ...manifest.snapshots, ...(manifest.dynamics ?? []), ...Object.values(manifest.cinn), hasSemantic ? manifest.iin : undefined]
+        .filter((e): e is ZooFileEntry => e !== undefined);
+      for (const entry of entries) await bytes(entry);
+      return entries.length;
+    },
     autoencoder: () => model(manifest.ae, 'autoencoder', 'autoencoder'),
     classifier: () => {
       if (!manifest.classifier) return Promise.reject(new Error(`this pipeline studies ${manifest.model?.spec ?? 'a model'}, not an inntrospect classifier`));

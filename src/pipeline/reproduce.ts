@@ -16,7 +16,7 @@ import { runJob, type RunResult } from './runner.ts';
 import type { JobKind } from './job.ts';
 import { ZOO_FORMAT, type ZooFileEntry, type ZooManifest } from '../zoo/manifest.ts';
 import { packModelText } from '../zoo/pack.ts';
-import { sha256 } from './zoo-files.ts';
+import { sha256 } from './zoo-source.ts';
 
 /** What the shipped ColorMNIST pipeline is made of, on top of each job's preset. */
 export interface ZooRecipe {

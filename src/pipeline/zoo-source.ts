@@ -13,6 +13,10 @@ import { checkManifest, openPipeline, type OpenPipelineOptions, type Pipeline, t
 import { resolveInside } from '../models/contained-path.ts';
 import type { ExplorerManifest } from '../zoo/pipeline-manifest.ts';
 
+export function sha256(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
 /** The package's root: two levels above this file, in the checkout (src/) and in the package (dist/) alike. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -59,7 +63,7 @@ export function folderReader(dir: string, onRead?: (file: string) => void, sourc
       if (!existsSync(path)) throw new Error(`zoo file ${path} is missing`);
       return new Uint8Array(await readFile(path));
     },
-    sha256: async (bytes) => createHash('sha256').update(bytes).digest('hex'),
+    sha256: async (bytes) => sha256(bytes),
     describe: (file) => join(dir, file),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The shipped pretrained pipeline ("zoo"): a folder of model files plus manifest.json, which
  * lists every file with its sha256, the commands and configs that produced it, and the
- * measured metrics. Browser-safe types; file access lives in zoo-files.ts.
+ * measured metrics. Browser-safe types; file access lives in src/pipeline/zoo-source.ts.
  */
 
 export const ZOO_FORMAT = 'inntrospect-zoo/1';

@@ -1,7 +1,7 @@
 /**
  * What the explorer's worker reads at /models/manifest.json: a zoo manifest (src/zoo/manifest.ts)
  * as `inntrospect reproduce` writes it, or the in-memory one the server makes from run folders
- * (run-sources.ts). Run folders may study a model inntrospect did not train (a TensorFlow.js
+ * (src/pipeline/run-sources.ts). Run folders may study a model inntrospect did not train (a TensorFlow.js
  * Layers or graph model, or a zoo id such as nsfwjs-mobilenet-v2): then `model` describes it and
  * there is no `classifier`. Browser-safe types.
  */

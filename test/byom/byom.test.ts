@@ -19,7 +19,7 @@ import { initEngine, tf } from '../../src/engine/index.ts';
 import { loadExternalModel } from '../../src/explorer/studied-model.ts';
 import { openModelUnderStudy } from '../../src/pipeline/external-model.ts';
 import { ensureExplorerBuilt } from '../../src/explorer/build.ts';
-import { virtualZooFromRuns } from '../../src/explorer/run-sources.ts';
+import { virtualZooFromRuns } from '../../src/pipeline/run-sources.ts';
 import { dataTestSet, startExplorerServer } from '../../src/explorer/server.ts';
 import { assertNonBlank, closeBrowser, consoleErrors, done, launchBrowser, openPage, setControl, skipReason, waitDone } from '../explorer/page-driver.ts';
 

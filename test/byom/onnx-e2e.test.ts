@@ -19,7 +19,7 @@ import { initEngine, tf } from '../../src/engine/index.ts';
 import { loadMnistRaw } from '../../src/data/mnist.ts';
 import { openModelUnderStudy } from '../../src/pipeline/external-model.ts';
 import { ensureExplorerBuilt } from '../../src/explorer/build.ts';
-import { virtualZooFromRuns } from '../../src/explorer/run-sources.ts';
+import { virtualZooFromRuns } from '../../src/pipeline/run-sources.ts';
 import { dataTestSet, startExplorerServer } from '../../src/explorer/server.ts';
 import { assertNonBlank, closeBrowser, consoleErrors, launchBrowser, openPage, skipReason, waitDone, done, setControl } from '../explorer/page-driver.ts';
 

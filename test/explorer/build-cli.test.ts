@@ -65,5 +65,5 @@ test("'inntrospect explore' serves a zoo folder on a free port and prints the UR
 test("'inntrospect explore' on a folder that is not there says what to give", () => {
   const r = spawnSync(process.execPath, ['bin/inntrospect.js', 'explore', join(root, 'nope'), '--no-open'], { cwd: REPO_ROOT, encoding: 'utf8' });
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /is not a folder; give a zoo folder \(with manifest\.json\)/);
+  assert.match(r.stderr, /nope' does not exist; give a zoo folder \(with manifest\.json\)/);
 });

@@ -17,7 +17,7 @@ import { initEngine } from '../../src/engine/index.ts';
 import { reproduceColorMnist } from '../../src/pipeline/reproduce.ts';
 import { ensureExplorerBuilt } from '../../src/explorer/build.ts';
 import { colorMnistTestSet, dataTestSet, startExplorerServer, type ExplorerServer } from '../../src/explorer/server.ts';
-import { virtualZooFromRuns } from '../../src/explorer/run-sources.ts';
+import { virtualZooFromRuns } from '../../src/pipeline/run-sources.ts';
 import {
   assertNonBlank, canvasSpread, closeBrowser, consoleErrors, done, launchBrowser, openPage, setControl, shot as saveShot, skipReason, waitDone,
 } from './page-driver.ts';

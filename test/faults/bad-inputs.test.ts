@@ -14,7 +14,7 @@ import { initEngine } from '../../src/engine/index.ts';
 import { main } from '../../src/cli/main.ts';
 import { tempRoot, tinyConfig, trainReference } from './resume-harness.ts';
 import { writeGraphModel, writeLayersModel } from '../byom/fixtures.ts';
-import { virtualZooFromRuns } from '../../src/explorer/run-sources.ts';
+import { virtualZooFromRuns } from '../../src/pipeline/run-sources.ts';
 
 const root = tempRoot('inntrospect-bad-inputs-');
 const runs = join(root, 'runs');
@@ -135,7 +135,7 @@ const CASES: Case[] = [
   { name: 'resume of a run whose history is broken', args: () => ['train', 'ae', '--resume', f('broken-history')], expect: /broken-history\/history\.jsonl line 1 is not valid JSON/ },
   // Output folders and files.
   { name: 'report onto a foreign HTML page', args: () => ['report', '-o', f('users-page.html')], expect: /users-page\.html exists and is not an inntrospect report; choose another -o/ },
-  { name: 'reproduce with an unknown preset', args: () => ['reproduce', 'colormnist', '--preset', 'huge', '--out', f('new-zoo')], expect: /--preset must be tiny or default, got 'huge'/ },
+  { name: 'reproduce with an unknown preset', args: () => ['reproduce', 'colormnist', '--preset', 'huge', '--out', f('new-zoo')], expect: /--preset \(the old name of --recipe\) must be default \(= full\), quick or tiny, got 'huge'/ },
   { name: 'reproduce into a non-empty folder', args: () => ['reproduce', 'colormnist', '--preset', 'tiny', '--out', f('users-folder'), '--runs', runs], expect: /--out .*users-folder is not empty \(1 file, e\.g\. thesis\.tex\); nothing was written\. It was not written by inntrospect/ },
   { name: 'reproduce --force over foreign files', args: () => ['reproduce', 'colormnist', '--preset', 'tiny', '--out', f('users-folder'), '--runs', runs, '--force'], expect: /holds files inntrospect did not write \(e\.g\. thesis\.tex\); --force replaces only inntrospect's own output/ },
   { name: 'reproduce --out a file', args: () => ['reproduce', 'colormnist', '--out', f('broken.json'), '--runs', runs], expect: /--out .*broken\.json is a file, not a folder/ },

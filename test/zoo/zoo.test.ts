@@ -8,10 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEngine, tf } from '../../src/engine/index.ts';
 import { reproduceColorMnist } from '../../src/pipeline/reproduce.ts';
-import { Zoo, ZooChecksumError } from '../../src/pipeline/zoo-files.ts';
+import { openZooFolder } from '../../src/pipeline/zoo-source.ts';
+import { ZooChecksumError } from '../../src/zoo/manifest.ts';
 import { manifestFiles, type ZooManifest } from '../../src/zoo/manifest.ts';
 import { readModel } from '../../src/pipeline/model-files.ts';
 import { checkInvertibility } from '../../src/flows/invertibility-check.ts';
+import { resolveSources } from '../../src/pipeline/pipeline-source.ts';
+import { loadAnalysis } from '../../src/pipeline/analysis-loader.ts';
+import { virtualZooFromRuns } from '../../src/pipeline/run-sources.ts';
+import { invariancePerLayer } from '../../src/analysis/invariances.ts';
+import { open } from '../../src/index.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'inntrospect-zoo-'));
 const out = join(root, 'zoo');
@@ -23,7 +29,7 @@ describe('zoo (tiny reproduction)', () => {
     manifest = await reproduceColorMnist({ preset: 'tiny', out, runs: join(root, 'runs'), backend: info.backend });
   });
 
-  test('the manifest lists every model with sha256, metrics, commands and configs', () => {
+  test('the manifest lists every model with sha256, metrics, commands and configs', async () => {
     assert.equal(manifest.format, 'inntrospect-zoo/1');
     assert.deepEqual(Object.keys(manifest.cinn), ['conv0', 'conv2', 'z', 'logits']);
     assert.equal(manifest.snapshots.length, 4);
@@ -33,15 +39,16 @@ describe('zoo (tiny reproduction)', () => {
     assert.deepEqual(manifest.iin.factors, ['digit', 'color', 'residual']);
     assert.ok(Number.isFinite(manifest.ae.metrics['psnr']) && Number.isFinite(manifest.classifier.metrics['testAccuracy']));
     assert.ok(manifest.commands.length >= 7 && manifest.configs['ae']);
-    assert.equal(Zoo.open(out).verifyAll(), manifestFiles(manifest).length);
+    const pipeline = openZooFolder(out);
+    assert.equal(await pipeline.verifyAll(), manifestFiles(manifest).length);
+    pipeline.dispose();
     const onDisk = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as ZooManifest;
     assert.equal(onDisk.ae.sha256, manifest.ae.sha256);
   });
 
-  test('float16 storage: zoo models match the trained float32 models within tolerance', () => {
-    const zoo = Zoo.open(out);
-    const packed = zoo.load(manifest.classifier);
-    assert.equal(packed.kind, 'classifier');
+  test('float16 storage: zoo models match the trained float32 models within tolerance', async () => {
+    const zoo = openZooFolder(out);
+    const packed = { kind: 'classifier' as const, model: await zoo.classifier() };
     const run = readdirSync(join(root, 'runs')).find((d) => d === 'zoo-classifier')!;
     const original = readModel(join(root, 'runs', run));
     assert.equal(original.kind, 'classifier');
@@ -55,19 +62,15 @@ describe('zoo (tiny reproduction)', () => {
       maxRef = Math.max(maxRef, Math.abs(b[i]!));
     }
     assert.ok(maxDiff / maxRef < 1e-2, `logits differ by ${maxDiff / maxRef} relative`);
-    const t = zoo.load(manifest.cinn['z']!);
-    assert.equal(t.kind, 'cinn');
-    if (t.kind === 'cinn') {
-      const report = checkInvertibility(t.model, { dim: t.model.dim, conditionShape: t.model.cfg.conditionShape });
-      assert.ok(report.roundTripError < 1e-4, `round trip ${report.roundTripError}`);
-    }
+    const t = await zoo.t('z');
+    const report = checkInvertibility(t, { dim: t.dim, conditionShape: t.cfg.conditionShape });
+    assert.ok(report.roundTripError < 1e-4, `round trip ${report.roundTripError}`);
     tf.dispose(x);
-    packed.model.dispose();
+    zoo.dispose();
     original.model.dispose();
-    t.model.dispose();
   });
 
-  test('a zoo file whose checksum does not match is an error (library and CLI)', () => {
+  test('a zoo file whose checksum does not match is an error (library and CLI)', async () => {
     const copy = join(root, 'tampered');
     mkdirSync(join(copy, 'snapshots'), { recursive: true });
     mkdirSync(join(copy, 'dynamics'), { recursive: true });
@@ -76,9 +79,10 @@ describe('zoo (tiny reproduction)', () => {
     const file = join(copy, manifest.cinn['z']!.file);
     const text = readFileSync(file, 'utf8');
     writeFileSync(file, text.replace('"numBlocks":', '"numBlocks": '));
-    const zoo = Zoo.open(copy);
-    assert.throws(() => zoo.load(manifest.cinn['z']!), (e: Error) => e instanceof ZooChecksumError && /does not match its manifest/.test(e.message));
-    assert.throws(() => zoo.verifyAll(), ZooChecksumError);
+    const zoo = openZooFolder(copy);
+    await assert.rejects(zoo.t('z'), (e: Error) => e instanceof ZooChecksumError && /does not match its manifest/.test(e.message));
+    await assert.rejects(zoo.verifyAll(), ZooChecksumError);
+    zoo.dispose();
     const r = spawnSync(process.execPath, ['bin/inntrospect.js', 'check', file], { encoding: 'utf8' });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /does not match its manifest/);
@@ -136,5 +140,47 @@ describe('zoo (tiny reproduction)', () => {
     const lines = r.stdout.trim().split('\n');
     assert.deepEqual(JSON.parse(lines.at(-2)!), [32, 32, 32, 3]);
     assert.equal(JSON.parse(lines.at(-1)!).inputs, 4);
+  });
+
+  test('run folders go through the one resolver: the zoo\'s own runs (a parent folder) give its layers, e, dynamics, and open() the loader\'s numbers', async () => {
+    const runsDir = join(root, 'runs');
+    assert.deepEqual(resolveSources([runsDir]), { kind: 'runs', paths: [runsDir] });
+    assert.equal(resolveSources([out]).kind, 'zoo');
+    assert.throws(() => resolveSources([out, runsDir]), /is a zoo folder: give it alone/);
+    assert.throws(() => resolveSources([join(out, 'ae.json')]), /is not a folder; give a zoo folder/);
+    assert.throws(() => resolveSources([join(root, 'nope')]), /'.*nope' does not exist/);
+    const loaded = await loadAnalysis([runsDir], { images: 8 });
+    const p = await open([runsDir], { images: 8 });
+    try {
+      assert.deepEqual(loaded.context.layers.map((l) => l.name).sort(), Object.keys(manifest.cinn).sort());
+      assert.deepEqual(loaded.context.e?.factorNames, manifest.iin.factors, 'the iin run among them is e');
+      assert.equal(loaded.checkpoints.length, manifest.dynamics.length, 'cinn runs on classifier snapshots are the dynamics');
+      assert.equal(loaded.manifest, undefined, 'run folders have no zoo provenance');
+      // The explorer's in-memory manifest is the one the loader used.
+      const virtual = await virtualZooFromRuns([runsDir]);
+      assert.deepEqual(Object.keys(virtual.manifest.cinn), loaded.context.layers.map((l) => l.name));
+      assert.deepEqual(p.layers, loaded.context.layers.map((l) => l.name));
+      const options = { layers: ['z'], inputs: 3, samples: 2 };
+      assert.deepEqual(await p.invariance(options), invariancePerLayer(loaded.context, options));
+    } finally {
+      loaded.dispose();
+      p.dispose();
+    }
+  });
+
+  test('p.report(): the report of the CLI from the library, refusing to replace what is not a report', async () => {
+    const p = await open(out, { images: 24 });
+    try {
+      const features = `${join(out, manifest.snapshots.at(-1)!.file)}:z`;
+      const options = { features, inputs: 3, samples: 2, tableImages: 8, tableSeeds: [0], mvImages: 0, dnbSteps: 2, samplingImages: 16, samplingSeeds: 1 };
+      const html = join(root, 'api-report', 'report.html');
+      const r = await p.report({ out: html, ...options });
+      assert.deepEqual(r.claims.map((c) => c.id).sort(), ['dynamics', 'invariance-depth', 'invertible', 'sampling', 'table1']);
+      assert.ok(readFileSync(html, 'utf8').includes('Table 1'));
+      writeFileSync(join(root, 'api-report', 'model.json'), '{"format":"not a report"}');
+      await assert.rejects(p.report({ out: join(root, 'api-report', 'model.html'), ...options }), /model\.json, which exists and is not a report's numbers/);
+    } finally {
+      p.dispose();
+    }
   });
 });

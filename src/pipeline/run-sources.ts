@@ -15,8 +15,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ZOO_FORMAT, type ZooFileEntry, type ZooManifest } from '../zoo/manifest.ts';
-import { DEFAULT_DATA_CONFIG, type DataConfig } from '../pipeline/data-spec.ts';
-import { browserModelFiles, checkFingerprint, modelFingerprint, modelSpecKind, type ModelFingerprint } from '../pipeline/external-model.ts';
+import { DEFAULT_DATA_CONFIG, type DataConfig } from './data-spec.ts';
+import { browserModelFiles, checkFingerprint, modelFingerprint, modelSpecKind, type ModelFingerprint } from './external-model.ts';
 import type { ExplorerManifest } from '../zoo/pipeline-manifest.ts';
 
 export interface VirtualZoo {
