@@ -13,7 +13,9 @@
  * Definitions: docs/analyses.md §9.
  */
 import { tf } from '../engine/index.ts';
-import { Random } from '../engine/random.ts';
+import { Random, type RandomState } from '../engine/random.ts';
+import { restoreOptimizerState, saveOptimizerState, type SavedOptimizerTensor } from '../train/optimizer-state.ts';
+import { base64ToBytes, bytesToBase64 } from '../engine/base64.ts';
 import type { ImageDataset } from '../data/dataset.ts';
 import { convTranspose4x4s2 } from '../models/layers.ts';
 import {
@@ -34,6 +36,36 @@ export interface DirectDecoderOptions extends CommonOptions {
   channels?: number;
   /** Number of stride-2 up-samplings. Default 3 (4×4 → 32×32). */
   upsamplings?: number;
+  /**
+   * Where training is saved and continued from (the report gives a folder of files): a run
+   * stopped at any step and started again with the same options and data gives the same
+   * losses and weights, bit for bit, as one that was never stopped.
+   */
+  checkpoints?: DirectDecoderCheckpoints;
+}
+
+export const DIRECT_DECODER_STATE_FORMAT = 'inntrospect-dnb-state/1';
+
+/** Everything the next step of D&B reads, after `step` steps. */
+export interface DirectDecoderState {
+  format: typeof DIRECT_DECODER_STATE_FORMAT;
+  step: number;
+  /** The options and data that must match for the state to be continued (else training starts over). */
+  key: string;
+  losses: number[];
+  rng: RandomState;
+  /** The decoder's variables, in build order. */
+  variables: SavedOptimizerTensor[];
+  optimizer: SavedOptimizerTensor[];
+}
+
+/** Storage of D&B training state (IO stays with the caller: files in Node, anything in a page). */
+export interface DirectDecoderCheckpoints {
+  /** The saved state, or null when there is none. */
+  load(): DirectDecoderState | null | Promise<DirectDecoderState | null>;
+  save(state: DirectDecoderState): void | Promise<void>;
+  /** Steps between saves (and always after the last). Default 100. */
+  every?: number;
 }
 
 /** A trained D&B decoder. */
@@ -44,15 +76,36 @@ export interface DirectDecoder {
   dispose(): void;
 }
 
+function encodeVariable(name: string, v: tf.Tensor): SavedOptimizerTensor {
+  const values = Float32Array.from(v.dataSync());
+  return { name, shape: v.shape, dtype: 'float32', data: bytesToBase64(new Uint8Array(values.buffer)) };
+}
+
+function decodeSaved(saved: SavedOptimizerTensor, shape: number[]): tf.Tensor {
+  const values = new Float32Array(base64ToBytes(saved.data).slice().buffer);
+  if (values.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`D&B state '${saved.name}': ${values.length} values for shape [${shape.join(', ')}]`);
+  return tf.tensor(values, shape, 'float32');
+}
+
+/** A short digest of z's statistics (FNV-1a over their float bits): equal for the same Φ and data. */
+function zFingerprint(mean: tf.Tensor, std: tf.Tensor): string {
+  let hash = 0x811c9dc5;
+  for (const t of [mean, std]) {
+    const bytes = new Uint8Array(Float32Array.from(t.dataSync()).buffer);
+    for (const b of bytes) hash = Math.imul(hash ^ b, 0x01000193) >>> 0;
+  }
+  return hash.toString(16);
+}
+
 /**
  * Trains D&B: a decoder from z = Φ(x) straight to x on `data`.
  *
  * @example
- *   const dnb = trainDirectDecoder(layer, trainSet, { steps: 500 });
+ *   const dnb = await trainDirectDecoder(layer, trainSet, { steps: 500 });
  *   const xs = dnb.decode(layer.phi(x));
  */
-export function trainDirectDecoder(layer: Pick<AnalysedLayer, 'phi'>, data: ImageDataset, options: DirectDecoderOptions = {}): DirectDecoder {
-  const { steps = 500, batchSize = 32, learningRate = 1e-3, hidden = 256, channels = 64, upsamplings = 3, seed = 0, onProgress } = options;
+export async function trainDirectDecoder(layer: Pick<AnalysedLayer, 'phi'>, data: ImageDataset, options: DirectDecoderOptions = {}): Promise<DirectDecoder> {
+  const { steps = 500, batchSize = 32, learningRate = 1e-3, hidden = 256, channels = 64, upsamplings = 3, seed = 0, onProgress, checkpoints } = options;
   const [, h, w, c] = data.shape;
   const s = h / 2 ** upsamplings;
   if (!Number.isInteger(s) || s < 1 || h !== w) throw new Error(`trainDirectDecoder: images ${h}×${w} cannot be reached by ${upsamplings} doublings from a square`);
@@ -97,8 +150,21 @@ export function trainDirectDecoder(layer: Pick<AnalysedLayer, 'phi'>, data: Imag
     return (lo === -1 ? tf.tanh(y) : tf.sigmoid(y)) as tf.Tensor4D;
   });
   const optimizer = tf.train.adam(learningRate, 0.5, 0.9);
-  const losses: number[] = [];
-  for (let step = 0; step < steps; step++) {
+  let losses: number[] = [];
+  let first = 0;
+  // A state continues only the same training: same options, same data and the same Φ (its z
+  // statistics on the first images stand for both); anything else starts over.
+  const key = checkpoints ? JSON.stringify({ steps, batchSize, learningRate, hidden, channels, upsamplings, seed, n, shape: data.shape, z: zFingerprint(zMean!, zStd!) }) : '';
+  const saved = checkpoints ? await checkpoints.load() : null;
+  if (saved && saved.format === DIRECT_DECODER_STATE_FORMAT && saved.key === key && saved.step <= steps && saved.variables.length === vars.length) {
+    vars.forEach((v, i) => tf.tidy(() => v.assign(decodeSaved(saved.variables[i]!, v.shape))));
+    if (saved.step > 0) await restoreOptimizerState(optimizer, saved.optimizer);
+    rng.setState(saved.rng);
+    losses = saved.losses.slice(0, saved.step);
+    first = saved.step;
+  }
+  const every = Math.max(1, Math.floor(checkpoints?.every ?? 100));
+  for (let step = first; step < steps; step++) {
     const idx = Array.from({ length: Math.min(batchSize, n) }, () => rng.int(n));
     const loss = tf.tidy(() => {
       const x = imagesTensor(data, idx);
@@ -107,6 +173,12 @@ export function trainDirectDecoder(layer: Pick<AnalysedLayer, 'phi'>, data: Imag
     });
     losses.push(loss.dataSync()[0]!);
     loss.dispose();
+    if (checkpoints && ((step + 1) % every === 0 || step + 1 === steps)) {
+      await checkpoints.save({
+        format: DIRECT_DECODER_STATE_FORMAT, step: step + 1, key, losses: losses.slice(), rng: rng.state(),
+        variables: vars.map((v, i) => encodeVariable(`v${i}`, v)), optimizer: await saveOptimizerState(optimizer),
+      });
+    }
     onProgress?.({ task: 'train D&B', step: step + 1, total: steps, metrics: { loss: losses[losses.length - 1]! }, done: step + 1 === steps });
   }
   optimizer.dispose();

@@ -16,7 +16,7 @@ import {
   type AnalysisContext, type CommonOptions, type ImageArray,
   concatImages, encodeMean, imagesTensor, pickIndices, sampleZbar, scoped, selectLayers, toImageArray,
 } from './context.ts';
-import { gradientInversion, trainDirectDecoder, type DirectDecoderOptions, type GradientInversionOptions } from './baselines.ts';
+import { gradientInversion, trainDirectDecoder, type DirectDecoderCheckpoints, type DirectDecoderOptions, type GradientInversionOptions } from './baselines.ts';
 import { featureStats, type FeatureExtractor } from './fid.ts';
 import { frechetDistance, meanStd } from './stats.ts';
 import type { ProgressEvent } from '../runs/progress.ts';
@@ -34,6 +34,8 @@ export interface Table1Options extends CommonOptions {
   trainData?: ImageDataset;
   /** D&B training options; `false` skips D&B. */
   dnb?: DirectDecoderOptions | false;
+  /** Where each layer's D&B training is saved and continued from (the report: a folder beside it). */
+  dnbCheckpoints?: (layer: string) => DirectDecoderCheckpoints;
   /** M&V options and image count (default 64); `false` skips M&V. */
   mv?: (GradientInversionOptions & { images?: number }) | false;
 }
@@ -72,10 +74,10 @@ function mapImages(ctx: AnalysisContext, indices: readonly number[], batchSize: 
 
 /**
  * @example
- *   const t1 = table1(ctx, { features: fx, images: 256, seeds: [0, 1, 2] });
+ *   const t1 = await table1(ctx, { features: fx, images: 256, seeds: [0, 1, 2] });
  *   t1.rows.map((r) => `${r.layer}: ${r.ours.mean.toFixed(1)} ± ${r.ours.std.toFixed(1)} vs D&B ${r.dnb}`);
  */
-export function table1(ctx: AnalysisContext, options: Table1Options): Table1Result {
+export async function table1(ctx: AnalysisContext, options: Table1Options): Promise<Table1Result> {
   const { images = 256, seeds = [0, 1, 2], seed = 0, batchSize = 32, onProgress, features } = options;
   const layers = selectLayers(ctx, options.layers);
   const rng = new Random(seed);
@@ -96,7 +98,7 @@ export function table1(ctx: AnalysisContext, options: Table1Options): Table1Resu
   const renamed = (name: string) => (onProgress ? (e: ProgressEvent) => onProgress({ ...e, task: name }) : undefined);
   const rows: Table1Row[] = [];
   const exampleLayers: Table1Result['examples']['layers'] = [];
-  layers.forEach((layer, li) => {
+  for (const [li, layer] of layers.entries()) {
     const task = `table 1 ${layer.name} (${li + 1}/${layers.length})`;
     const perSeed = seeds.map((s, k) => {
       const r = new Random(s);
@@ -110,7 +112,7 @@ export function table1(ctx: AnalysisContext, options: Table1Options): Table1Resu
     let dnbFinalLoss: number | null = null;
     let dnbExample: ImageArray | null = null;
     if (options.dnb !== false) {
-      const dec = trainDirectDecoder(layer, options.trainData ?? ctx.data, { seed, onProgress: renamed(`${task}: D&B`), ...(options.dnb ?? {}) });
+      const dec = await trainDirectDecoder(layer, options.trainData ?? ctx.data, { seed, onProgress: renamed(`${task}: D&B`), checkpoints: options.dnbCheckpoints?.(layer.name), ...(options.dnb ?? {}) });
       dnb = fd(mapImages(ctx, cond, batchSize, (x) => dec.decode(layer.phi(x))));
       dnbExample = mapImages(ctx, exampleIdx, batchSize, (x) => dec.decode(layer.phi(x)));
       dnbFinalLoss = dec.losses[dec.losses.length - 1] ?? null;
@@ -137,7 +139,7 @@ export function table1(ctx: AnalysisContext, options: Table1Options): Table1Resu
     onProgress?.({ task, step: seeds.length + 2, total: seeds.length + 2, done: true });
     rows.push({ layer: layer.name, ours, dnb, mv, mvFeatureLoss, dnbFinalLoss });
     exampleLayers.push({ layer: layer.name, ours: oursExample, dnb: dnbExample, mv: mvExample });
-  });
+  }
   return {
     features: features.name,
     images: cond.length,

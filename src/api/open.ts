@@ -288,7 +288,7 @@ export class InntrospectPipeline {
    * (table1, compareModels, …) that have no method here.
    * @example
    *   const ctx = await p.analysisContext({ layers: ['z'] });
-   *   table1(ctx, { layers: ['z'], features });
+   *   await table1(ctx, { layers: ['z'], features });
    */
   async analysisContext(needs: Needs = {}): Promise<AnalysisContext> {
     return (await this.context(needs)).ctx;

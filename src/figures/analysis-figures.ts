@@ -23,7 +23,7 @@ import { trainingDynamics, type TrainingCheckpoint, type TrainingDynamicsOptions
 import { attackStatistics, attackVisualization, type AttackStatisticsOptions } from '../analysis/attacks.ts';
 import { semanticModification, type SemanticModificationOptions } from '../analysis/semantic-modification.ts';
 import { imageMixing, type MixingOptions } from '../analysis/mixing.ts';
-import { table1, type Table1Options } from '../analysis/table1.ts';
+import { table1, type Table1Options, type Table1Result } from '../analysis/table1.ts';
 import { imageGridPng } from './image-grid.ts';
 import { attackStatisticsSpec, invariancePerLayerSpec, renderSvg, semanticModificationSpec, semanticSensitivitySpec, table1Spec, trainingDynamicsSpec } from './plots.ts';
 import { svgToPng } from './png.ts';
@@ -231,7 +231,7 @@ export async function mixFigures(ctx: AnalysisContext, options: MixingOptions & 
   return { numbers, artefacts: w.list };
 }
 
-function table1Markdown(r: ReturnType<typeof table1>): string {
+function table1Markdown(r: Table1Result): string {
   const f = (x: number | null) => (x === null ? '–' : x.toFixed(3));
   const lines = [
     `Fréchet distance to ${r.images} real test images on ${r.features} (lower is better). ours: mean ± std over seeds ${r.seeds.join(', ')}; M&V on ${r.mvImages} images; AE reconstructions: ${r.reconstruction.toFixed(3)}.`,
@@ -248,7 +248,7 @@ function table1Markdown(r: ReturnType<typeof table1>): string {
 /** Analysis 9: Table 1 (JSON, Markdown, plot) and the Fig. 2-style example grid. */
 export async function table1Figures(ctx: AnalysisContext, options: Table1Options & FigureOptions) {
   const w = new Artefacts();
-  const r = table1(ctx, options);
+  const r = await table1(ctx, options);
   const { examples, ...numbers } = r;
   w.json('table1.json', numbers);
   w.text('table1.md', table1Markdown(r));

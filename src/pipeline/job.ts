@@ -4,7 +4,7 @@
  * produce its final model files. The runner (runner.ts) drives any job the same way.
  */
 import type { RandomState } from '../engine/random.ts';
-import type { SavedOptimizerTensor } from './optimizer-state.ts';
+import type { SavedOptimizerTensor } from '../train/optimizer-state.ts';
 
 export type JobKind = 'ae' | 'classifier' | 'cinn' | 'iin';
 

@@ -11,7 +11,7 @@ import type { tf } from '../engine/index.ts';
 import { base64ToBytes, bytesToBase64 } from '../engine/base64.ts';
 import { FusedCouplingStack } from '../flows/fused-stack.ts';
 import { trainableVariables, type FlowComponent } from '../flows/module.ts';
-import type { SavedOptimizerTensor } from './optimizer-state.ts';
+import type { SavedOptimizerTensor } from '../train/optimizer-state.ts';
 
 /** A model whose flow body may be fused (t, e). */
 export interface FlowModel extends FlowComponent {

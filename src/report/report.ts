@@ -18,6 +18,7 @@ import { datasetAttributes, eQuality } from '../analysis/e-quality.ts';
 import { describeImages } from '../analysis/context.ts';
 import type { ProgressListener } from '../runs/progress.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../runs/atomic-file.ts';
+import { dnbCheckpointFolder, dnbFileCheckpoints, removeDnbCheckpoints } from './dnb-checkpoints.ts';
 import { dynamicsClaim, invarianceDepthClaim, invertibilityClaim, samplingKeepsClaim, table1Claim, type Claim } from './claims.ts';
 import type { InvertibleModule } from '../flows/module.ts';
 
@@ -38,6 +39,12 @@ export interface ReportOptions {
   mvImages: number;
   /** D&B training steps. Default 1500. */
   dnbSteps: number;
+  /**
+   * Folder where the D&B decoders' training is saved every 100 steps and continued from when the
+   * report is run again after a kill (default: beside the report, report.html → report.dnb/,
+   * removed once the report is written); false: keep nothing.
+   */
+  dnbCheckpoints?: string | false;
   /** FGSM ε (pixels in [-1, 1]). Default 0.1. */
   epsilon: number;
   /** Test images of the sampling claim (the claim asks for ≥ 1000). Default 1000. */
@@ -246,9 +253,11 @@ ${pick(mod.artefacts, 'semantic-modification.png', 'semantic-modification-distan
   }
 
   stage('Table 1: Fréchet distances (ours, D&B, M&V)');
+  const dnbDir = options.dnbCheckpoints === false ? null : options.dnbCheckpoints ?? dnbCheckpointFolder(options.out);
   const tab = await table1Figures(ctx, {
     features: options.features, images: Math.min(options.tableImages, Math.floor(ctx.data.shape[0] / 2)), seeds: options.tableSeeds,
     dnb: { steps: options.dnbSteps }, mv: options.mvImages > 0 ? { images: options.mvImages } : false, ...common,
+    ...(dnbDir ? { dnbCheckpoints: (layer: string) => dnbFileCheckpoints(dnbDir, layer) } : {}),
   });
   numbers['table1'] = tab.numbers;
   const t1 = tab.numbers as unknown as Omit<Table1Result, 'examples'>;
@@ -289,5 +298,7 @@ ${sections.join('\n')}
   checkReportOutputs(options.out);
   writeFileAtomic(options.out, html);
   writeJsonAtomic(json, { format: REPORT_NUMBERS_FORMAT, source: options.source, images: describeImages(ctx.data), seconds, claims, numbers });
+  // The report is written: the D&B states it could have continued from are no longer needed.
+  if (dnbDir) removeDnbCheckpoints(dnbDir);
   return { html: options.out, json, claims, seconds };
 }

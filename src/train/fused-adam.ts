@@ -7,7 +7,7 @@
  *
  * It IS a tf.AdamOptimizer: the same moment variables (named `<variable>/m`, `<variable>/v`),
  * the same β-power scalars and iteration count, so getWeights/setWeights (and
- * src/pipeline/optimizer-state.ts's exact resume) work unchanged, and a state saved by either
+ * src/train/optimizer-state.ts's exact resume) work unchanged, and a state saved by either
  * path resumes on the other. The fused kernel computes tfjs's update operation by operation in
  * float32, so both paths give the same numbers.
  */

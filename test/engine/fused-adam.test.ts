@@ -9,7 +9,7 @@ import { availableBackends, initEngine, tf } from '../../src/engine/index.ts';
 import { ADAM_UPDATE_KERNEL, adamUpdate, hasAdamUpdateKernel } from '../../src/engine/adam-update.ts';
 import { Random } from '../../src/engine/random.ts';
 import type { TorchBackend } from '../../src/engine/torch/backend.ts';
-import { restoreOptimizerState, saveOptimizerState } from '../../src/pipeline/optimizer-state.ts';
+import { restoreOptimizerState, saveOptimizerState } from '../../src/train/optimizer-state.ts';
 import { FusedAdamOptimizer } from '../../src/train/fused-adam.ts';
 import { setLearningRate } from '../../src/train/optim.ts';
 

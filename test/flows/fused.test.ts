@@ -287,7 +287,7 @@ describe('native coupling kernels: bad input is a JavaScript Error and leaks not
 
 test('resume across the fusion setting: unfused Adam state is converted and the run continues as unfused; fused state on the unfused path is refused', async () => {
   await initEngine({ backend: 'cpu' });
-  const { restoreOptimizerState, saveOptimizerState } = await import('../../src/pipeline/optimizer-state.ts');
+  const { restoreOptimizerState, saveOptimizerState } = await import('../../src/train/optimizer-state.ts');
   const { adaptOptimizerState } = await import('../../src/pipeline/optimizer-fit.ts');
   const config = { dim: 4, conditionShape: [2], embeddingDim: 3, numBlocks: 2, hiddenWidth: 4, seed: 51 };
   const rng = new Random(52);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initEngine, tf } from '../../src/engine/index.ts';
 import { adam } from '../../src/train/optim.ts';
-import { restoreOptimizerState, saveOptimizerState } from '../../src/pipeline/optimizer-state.ts';
+import { restoreOptimizerState, saveOptimizerState } from '../../src/train/optimizer-state.ts';
 
 function steps(optimizer: tf.AdamOptimizer, w: tf.Variable, n: number, from: number): void {
   for (let i = from; i < from + n; i++) {

@@ -12,7 +12,7 @@ import { AutoencoderTrainer, DEFAULT_AUTOENCODER_TRAIN_CONFIG, type AutoencoderT
 import { reconstructionPsnr } from '../../train/metrics.ts';
 import { DATA_LIMITS, DEFAULT_DATA_CONFIG, gatherImages, loadData, type DataConfig, type LoadedData } from '../data-spec.ts';
 import { gridPng } from '../../figures/image-grid.ts';
-import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
+import { restoreOptimizerState, saveOptimizerState } from '../../train/optimizer-state.ts';
 import { TRAIN_STATE_FORMAT, type SampleImage, type TrainingJob, type TrainState } from '../job.ts';
 import type { DeepPartial } from '../../config/config.ts';
 import { BETA, count, nonNegative, positive, SEED, type ConfigLimits } from '../../config/limits.ts';

@@ -18,7 +18,7 @@ import {
   describeCard, emitByomNote, MODEL_FINGERPRINT_FILE, openModelUnderStudy,
   type ExternalLayer, type ModelFingerprint, type ModelUnderStudy, type OpenedModel,
 } from '../external-model.ts';
-import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
+import { restoreOptimizerState, saveOptimizerState } from '../../train/optimizer-state.ts';
 import { adaptOptimizerState } from '../optimizer-fit.ts';
 import { TRAIN_STATE_FORMAT, type SampleImage, type TrainingJob, type TrainState } from '../job.ts';
 import type { DeepPartial } from '../../config/config.ts';

@@ -11,7 +11,7 @@ import { DEFAULT_SQUEEZENET_CONFIG, SqueezeNet, type SqueezeNetConfig } from '..
 import { ClassifierTrainer, DEFAULT_CLASSIFIER_TRAIN_CONFIG, type ClassifierTrainConfig } from '../../train/classifier-trainer.ts';
 import { accuracy } from '../../train/metrics.ts';
 import { DATA_LIMITS, DEFAULT_DATA_CONFIG, gatherImages, loadData, type DataConfig, type LoadedData } from '../data-spec.ts';
-import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
+import { restoreOptimizerState, saveOptimizerState } from '../../train/optimizer-state.ts';
 import { TRAIN_STATE_FORMAT, type TrainingJob, type TrainState } from '../job.ts';
 import type { DeepPartial } from '../../config/config.ts';
 import { BETA, count, positive, SEED, type ConfigLimits } from '../../config/limits.ts';

@@ -17,7 +17,7 @@ import { DATA_LIMITS, DEFAULT_DATA_CONFIG, loadData, type DataConfig } from '../
 import { filePairs, readPairFile, type PairFileSpec } from '../pair-file.ts';
 import { gridPng } from '../../figures/image-grid.ts';
 import { readModelOfKind } from '../model-files.ts';
-import { restoreOptimizerState, saveOptimizerState } from '../optimizer-state.ts';
+import { restoreOptimizerState, saveOptimizerState } from '../../train/optimizer-state.ts';
 import { adaptOptimizerState } from '../optimizer-fit.ts';
 import { TRAIN_STATE_FORMAT, type SampleImage, type TrainingJob, type TrainState } from '../job.ts';
 import type { DeepPartial } from '../../config/config.ts';
