@@ -100,13 +100,15 @@ function modelList(init: InitResult): HTMLElement {
 async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
   const backend = params.get('backend') ?? 'wasm';
+  const fusionParam = params.get('fusion');
+  const fusion = fusionParam === 'unfused' || fusionParam === 'fused' ? fusionParam : undefined;
   const worker = new Worker('/worker.js', { type: 'module', name: 'inntrospect-explorer' });
   let app: App | null = null;
   const client = new WorkerClient(worker, (text) => {
     if (!hooks.ready) statusLine.textContent = text;
     else if (app?.busy) app.busy.textContent = `computing… (${text})`;
   });
-  const init = await client.request({ type: 'init', backend });
+  const init = await client.request({ type: 'init', backend, ...(fusion ? { fusion } : {}) });
   hooks.init = init;
   if (init.fatal || !init.testSet) {
     showFatal(init.fatal ?? 'no test images');

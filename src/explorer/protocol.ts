@@ -22,7 +22,8 @@ export interface Prediction {
 }
 
 export type Request =
-  | { type: 'init'; backend: string }
+  /** `fusion`: the flow path t and e are built with (?fusion=unfused measures the stock-kernel path; default fused). */
+  | { type: 'init'; backend: string; fusion?: 'fused' | 'unfused' }
   | { type: 'sample'; image: ImageRef; layer: string; samples: number; seed: number }
   | { type: 'attack'; image: ImageRef; kind: 'fgsm' | 'pgd'; epsilon: number; steps: number; seed: number }
   | { type: 'mix'; a: ImageRef; b: ImageRef; layer: string }

@@ -9,6 +9,7 @@
  * analysis works on dataset indices as it does in Node.
  */
 import { availableBackends, engineInfo, initEngine } from '../engine/index.ts';
+import { flowFusion, setFlowFusion } from '../flows/fused-stack.ts';
 import { checkManifest, openPipeline, type Pipeline } from '../pipeline/open-pipeline.ts';
 import { fetchReader } from '../pipeline/fetch-reader.ts';
 import type { ExplorerManifest } from '../zoo/pipeline-manifest.ts';
@@ -76,8 +77,10 @@ async function loadStudiedModel(pipeline: Pipeline, classNames: string[], status
   }
 }
 
-async function init(backend: string): Promise<InitResult> {
+async function init(backend: string, fusion?: 'fused' | 'unfused'): Promise<InitResult> {
   let backendNote = '';
+  // Before any model is built: every t and e of this page takes that path.
+  if (fusion) setFlowFusion(fusion);
   try {
     await initEngine({ backend, wasmPaths: '/wasm/' });
   } catch (error) {
@@ -87,7 +90,7 @@ async function init(backend: string): Promise<InitResult> {
   const info = engineInfo();
   const statuses: ModelStatus[] = [];
   const base: InitResult = {
-    backend: info.backend + backendNote, backends: availableBackends(), simd: info.simd, title: '', description: '', models: statuses,
+    backend: info.backend + backendNote + (flowFusion() === 'unfused' ? ' (unfused flow blocks)' : ''), backends: availableBackends(), simd: info.simd, title: '', description: '', models: statuses,
     layers: [], factors: [], classNames: [], outputNames: [], modelName: '', modelInput: '', hasClassifier: false, hasAutoencoder: false, snapshots: [], dynamicsLayer: null, testSet: null, fatal: null,
   };
   let manifest: ExplorerManifest;
@@ -191,7 +194,7 @@ function transferables(value: unknown, out: Transferable[] = [], seen = new Set<
 
 async function handle(request: Request): Promise<unknown> {
   switch (request.type) {
-    case 'init': return init(request.backend);
+    case 'init': return init(request.backend, request.fusion);
     case 'sample': return sample(ready(), request);
     case 'attack': return attack(ready(), request);
     case 'mix': return mix(ready(), request);

@@ -40,7 +40,9 @@ describe('explorer in Chromium', { skip: skipReason(), timeout: 600_000 }, () =>
     const build = await ensureExplorerBuilt(join(root, 'build'));
     server = await startExplorerServer({ modelDir: join(root, 'zoo'), buildDir: build.dir, port: 0, testSet: await colorMnistTestSet(128) });
     await launchBrowser();
-    page = await openPage(server.url);
+    // INNTROSPECT_EXPLORER_FUSION=unfused: the page builds t and e on the stock-kernel path (the resample time before fusion).
+    const fusion = process.env['INNTROSPECT_EXPLORER_FUSION'];
+    page = await openPage(fusion ? `${server.url}?fusion=${fusion}` : server.url);
     process.stdout.write(`# explorer screenshots: ${shots}\n`);
   });
 
@@ -88,7 +90,7 @@ describe('explorer in Chromium', { skip: skipReason(), timeout: 600_000 }, () =>
     }
     const worker = await page.evaluate(() => (window.explorer.last['sample'] as { millis: number }).millis);
     const sorted = [...times].sort((a, b) => a - b);
-    process.stdout.write(`# explorer: resample 16 images at conv0 (${process.env['INNTROSPECT_EXPLORER_ZOO'] ?? 'tiny zoo'}, wasm, Chromium): median ${sorted[5]!.toFixed(0)} ms round trip (min ${sorted[0]!.toFixed(0)}, max ${sorted[9]!.toFixed(0)}; last in the worker ${worker.toFixed(0)} ms)\n`);
+    process.stdout.write(`# explorer: resample 16 images at conv0 (${process.env['INNTROSPECT_EXPLORER_ZOO'] ?? 'tiny zoo'}, wasm, ${process.env['INNTROSPECT_EXPLORER_FUSION'] ?? 'fused'} flow blocks, Chromium): median ${sorted[5]!.toFixed(0)} ms round trip (min ${sorted[0]!.toFixed(0)}, max ${sorted[9]!.toFixed(0)}; last in the worker ${worker.toFixed(0)} ms)\n`);
     await assertNonBlank(page, '[data-testid=samples]', 16);
     await shot(page, 'representations');
   });
@@ -211,6 +213,18 @@ describe('explorer in Chromium', { skip: skipReason(), timeout: 600_000 }, () =>
     assert.ok(first.step < last.step, `slider at 0 shows step ${first.step}, the last is ${last.step}`);
     if (init.dynamicsLayer) assert.notDeepEqual(Object.values(first.samples!.data).slice(0, 3072), Object.values(last.samples!.data).slice(0, 3072), 'two snapshots gave the same samples');
     await shot(page, 'dynamics');
+  });
+
+  test('?fusion=unfused builds t on the stock-kernel path (for timing the fusion): the page says so and samples the same layer', async () => {
+    const p = await openPage(`${server.url}?fusion=unfused`);
+    try {
+      const init = await p.evaluate(() => window.explorer.init!);
+      assert.match(init.backend, /unfused flow blocks/);
+      await waitDone(p, 'sample', 0);
+      assert.match(await p.textContent('[data-testid=status]') ?? '', /unfused flow blocks/);
+    } finally {
+      await p.close();
+    }
   });
 
   test('a zoo file that does not match its manifest is reported in the page; the rest still works', async () => {

@@ -41,7 +41,7 @@ export async function openPage(url: string): Promise<Page> {
   p.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
   p.on('requestfailed', (r) => consoleErrors.push(`request failed: ${r.url()}`));
   // Everything comes from the explorer's own server (no CDN, no fonts, nothing external).
-  p.on('request', (r) => { if (!r.url().startsWith(url)) consoleErrors.push(`request outside the server: ${r.url()}`); });
+  p.on('request', (r) => { if (new URL(r.url()).origin !== new URL(url).origin) consoleErrors.push(`request outside the server: ${r.url()}`); });
   await p.goto(url);
   await p.waitForFunction(() => window.explorer?.ready || window.explorer?.fatal, null, { timeout: 120_000 });
   return p;
