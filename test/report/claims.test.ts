@@ -6,7 +6,7 @@ import { before, test } from 'node:test';
 import { initEngine } from '../../src/engine/index.ts';
 import { trainingDynamics } from '../../src/analysis/training-dynamics.ts';
 import { dynamicsClaim, samplingKeepsClaim } from '../../src/report/claims.ts';
-import { gaussianImages, partialFlow, syntheticContext } from '../analysis/synthetic.ts';
+import { gaussianImages, noisyAe, partialFlow, syntheticContext } from '../analysis/synthetic.ts';
 
 before(async () => {
   await initEngine({ backend: 'wasm' });
@@ -23,12 +23,26 @@ test('sampling claim: 3 seeds × 1000 images at T = 1; identity t keeps the accu
   assert.equal(keep.numbers['temperature'], 1);
   const lose = samplingKeepsClaim(syntheticContext(data, []), 'fix', 1000, [0, 1, 2]);
   assert.equal(lose.holds, false);
-  assert.match(lose.why!, /lose class information/);
+  // The identity AE keeps every class, so the loss is t's.
+  assert.equal(lose.numbers['posteriorSampleAccuracy'], lose.numbers['realAccuracy']);
+  assert.equal(lose.numbers['reconstructionAccuracy'], lose.numbers['realAccuracy']);
+  assert.match(lose.why!, /t at fix is too short or too small/);
   assert.equal(keep.why, undefined);
   assert.deepEqual(keep.numbers['ratioCi'], [1, 1]);
   const ci = lose.numbers['ratioCi'] as [number, number];
   assert.ok(ci[0] <= (lose.numbers['ratio'] as number) && (lose.numbers['ratio'] as number) <= ci[1], JSON.stringify(ci));
   assert.ok((lose.numbers['sampleAccuracyPerSeed'] as number[]).length === 3);
+});
+
+test('sampling claim: an AE whose own posterior samples lose the class is named as the limit, not t', () => {
+  // The posterior is so wide that decoded posterior samples are near chance: no t could keep the class.
+  const ctx = { ...syntheticContext(data, []), ae: noisyAe(30) };
+  const claim = samplingKeepsClaim(ctx, 'fix', 1000, [0]);
+  assert.equal(claim.numbers['reconstructionAccuracy'], claim.numbers['realAccuracy'], 'the posterior mean is the image');
+  assert.ok((claim.numbers['posteriorSampleAccuracy'] as number) < 0.9 * (claim.numbers['realAccuracy'] as number), JSON.stringify(claim.numbers));
+  assert.equal(claim.holds, false);
+  assert.match(claim.why!, /the autoencoder is the limit here, not t/);
+  assert.match(claim.measured, /Ceilings from the autoencoder alone/);
 });
 
 test('dynamics claim: fewer than 20 checkpoints never hold; correlations come with intervals', () => {
