@@ -44,9 +44,8 @@ export interface ZooRecipe {
 export type ZooRecipeName = 'tiny' | 'quick' | 'default';
 
 export const COLORMNIST_RECIPE: Record<ZooRecipeName, ZooRecipe> = {
-  // The retraining target of issue 13 (every t 3× the steps, a bigger logits t): the zoo in the
-  // repository was made by the previous recipe (1200 steps, logits t 8 × 128 × 1) until a session
-  // runs `inntrospect reproduce colormnist` (docs/pipeline.md, "Retraining the shipped zoo").
+  // The shipped zoo's recipe (issue 13: every t 3× the steps, a bigger logits t), whose samples
+  // keep the class at the logits (docs/pipeline.md, "The shipped zoo").
   default: {
     jobPreset: 'default',
     expectedMisses: [
