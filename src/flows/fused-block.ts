@@ -14,11 +14,12 @@
  *
  * Two implementations of the same function:
  * - generic: stock TensorFlow.js ops after one SplitV of the packed vector; its gradient is
- *   tfjs's autodiff; every backend (cpu, wasm, webgl, browsers). Used while training; evaluation
- *   and the inverse run the unfused modules there (fused-stack.ts says why).
- * - native: where the active backend registers `COUPLING_FORWARD_KERNEL` (the torch backend), one
- *   kernel call forward and one backward (a registered gradient) per block; the inverse is one
- *   call too.
+ *   tfjs's autodiff; any backend (cpu, webgl). Used while training; evaluation and the inverse run
+ *   the unfused modules there (fused-stack.ts says why).
+ * - block kernels: where the active backend registers `COUPLING_FORWARD_KERNEL` (torch:
+ *   native/torch/src/coupling.cc; wasm, in Node and browsers: src/engine/wasm-kernels/coupling.ts),
+ *   one kernel call forward and one backward (a registered gradient) per block; the inverse is
+ *   one call too. (The functions say "native" for this path.)
  */
 import { tf } from '../engine/index.ts';
 import { COUPLING_LEAKY_SLOPE } from './layers.ts';
@@ -185,10 +186,21 @@ function blockInputs(x: tf.Tensor2D, condition: tf.Tensor2D | undefined, packed:
   return { x, condition: condition ?? tf.zeros([x.shape[0], 0]), packed };
 }
 
-/** Native forward: one kernel call, differentiable through the registered backward kernel. */
+/**
+ * Native forward: one kernel call, differentiable through the registered backward kernel. While a
+ * gradient tape records, the kernel also returns the intermediates its backward reads (a third,
+ * flat output that the tape keeps), so the backward does not run the block forward again.
+ */
 export function nativeBlockForward(w: BlockWeights, x: tf.Tensor2D, condition?: tf.Tensor2D): [tf.Tensor2D, tf.Tensor1D] {
-  const out = tf.engine().runKernel(COUPLING_FORWARD_KERNEL, blockInputs(x, condition, w.packed), kernelAttrs(w)) as unknown as tf.Tensor[];
+  const attrs = { ...kernelAttrs(w), keepIntermediates: recording() };
+  const out = tf.engine().runKernel(COUPLING_FORWARD_KERNEL, blockInputs(x, condition, w.packed), attrs) as unknown as tf.Tensor[];
   return [out[0] as tf.Tensor2D, out[1] as tf.Tensor1D];
+}
+
+/** Whether a gradient tape is recording (tfjs-core 4.22's engine state; pinned). */
+export function recording(): boolean {
+  const state = (tf.engine() as unknown as { state: { gradientDepth: number } }).state;
+  return state.gradientDepth > 0;
 }
 
 /** Native inverse: one kernel call (sampling; no gradient). */
@@ -197,18 +209,20 @@ export function nativeBlockInverse(w: BlockWeights, y: tf.Tensor2D, condition?: 
   return [out[0] as tf.Tensor2D, out[1] as tf.Tensor1D];
 }
 
-// The gradient of the native forward: one backward kernel call that recomputes the block's
-// intermediates from its inputs (no saved activations cross into JavaScript). The engine hands
-// zeros for an output that does not reach the loss. The call is made when the tape reaches the
-// block; a gradient the tape does not ask for (the flow's input z̄) is freed with the tape's scope.
+// The gradient of the native forward: one backward kernel call on the forward's saved
+// intermediates (its third output; empty when the forward ran outside a tape, and then the
+// backward recomputes them). The engine hands zeros for an output that does not reach the loss.
+// The call is made when the tape reaches the block; a gradient the tape does not ask for (the
+// flow's input z̄) is freed with the tape's scope.
 tf.registerGradient({
   kernelName: COUPLING_FORWARD_KERNEL,
   inputsToSave: ['x', 'condition', 'packed'],
+  outputsToSave: [false, false, true],
   gradFunc: (dys, saved, attrs) => {
-    const [x, condition, packed] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const [x, condition, packed, intermediates] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
     const [dOutput, dLogDet] = dys as tf.Tensor[];
     const [dx, dCondition, dPacked] = tf.engine().runKernel(
-      COUPLING_BACKWARD_KERNEL, { dOutput: dOutput!, dLogDet: dLogDet!, x, condition, packed }, attrs as tf.NamedAttrMap,
+      COUPLING_BACKWARD_KERNEL, { dOutput: dOutput!, dLogDet: dLogDet!, x, condition, packed, intermediates }, attrs as tf.NamedAttrMap,
     ) as unknown as tf.Tensor[];
     return { x: () => dx!, condition: () => dCondition!, packed: () => dPacked! };
   },

@@ -1,8 +1,9 @@
 /**
  * The coupling stack of t and e (coupling-stack.ts) computed block by block with fused-block.ts:
  * each block's ActNorm and coupling weights live in ONE packed variable, so the gradient tape
- * and Adam see `numBlocks` variables instead of 26 per block, and on the torch backend each
- * block is one native kernel call forward, one backward and one inverse.
+ * and Adam see `numBlocks` variables instead of 26 per block, and on the torch and wasm backends
+ * each block is one kernel call forward, one backward and one inverse (the block kernels:
+ * native/torch/src/coupling.cc, src/engine/wasm-kernels/coupling.ts).
  *
  * Same model, same file: the stack is built from the unfused Sequence (same initial draws, same
  * saved names and buffers), packs its variables, and keeps the Sequence as the named view that
@@ -16,7 +17,7 @@ import { tf } from '../engine/index.ts';
 import { ActNorm } from './actnorm.ts';
 import { DoubleAffineCoupling } from './coupling.ts';
 import {
-  blockLayout, genericBlockForward, hasNativeBlockKernels, nativeBlockForward, nativeBlockInverse, PermTensors,
+  blockLayout, genericBlockForward, hasNativeBlockKernels, nativeBlockForward, nativeBlockInverse, PermTensors, recording,
   type BlockSpec, type BlockWeights,
 } from './fused-block.ts';
 import { checkFlatShape, tidyFlow, type Buffer, type FlowResult, type InvertibleModule, type JsonObject } from './module.ts';
@@ -114,7 +115,7 @@ export class FusedCouplingStack implements InvertibleModule {
     return this.blocks.length;
   }
 
-  /** Whether the active backend runs the blocks natively (else: stock ops on the packed weights). */
+  /** Whether the active backend has the block kernels (torch, wasm; else: stock ops on the packed weights). */
   get native(): boolean {
     return hasNativeBlockKernels();
   }
@@ -132,11 +133,9 @@ export class FusedCouplingStack implements InvertibleModule {
 
   /**
    * While a gradient tape records (training): the fused blocks on the packed variables. Otherwise
-   * on a backend without the native kernels (evaluation, sampling on cpu/wasm): the Sequence's
-   * named variables, brought in step first. Their storage stays the same between weight changes,
-   * so wasm's XNNPACK keeps its packed copy of every layer's weights across calls (and the second
-   * core can take them, docs/engine.md); slices of the packed vector would be new tensors, packed
-   * again on every call (measured: t sampling 3× slower).
+   * on a backend without the block kernels (evaluation, sampling on cpu, webgl): the Sequence's
+   * named variables, brought in step first, whose storage stays the same between weight changes;
+   * stock ops on slices of the packed vector would make new weight tensors on every call.
    */
   private useNamedView(): boolean {
     return !this.native && !recording() && this.blocks.every((b) => b.norm.initialized);
@@ -161,7 +160,7 @@ export class FusedCouplingStack implements InvertibleModule {
     });
   }
 
-  /** On torch one native call per block; elsewhere the Sequence's inverse on the named view (see useNamedView). */
+  /** With the block kernels one call per block; elsewhere the Sequence's inverse on the named view (see useNamedView). */
   inverse(y: tf.Tensor2D, condition?: tf.Tensor): FlowResult {
     checkFlatShape(y.shape, this.dim, 'FusedCouplingStack');
     if (!this.native) return this.unfused().inverse(y, condition);
@@ -246,12 +245,6 @@ export class FusedCouplingStack implements InvertibleModule {
 
 function pickSpec(c: DoubleAffineCoupling): Omit<BlockSpec, 'dim'> {
   return { conditionDim: c.cfg.conditionDim, hiddenWidth: c.cfg.hiddenWidth, hiddenDepth: c.cfg.hiddenDepth };
-}
-
-/** Whether a gradient tape is recording (tfjs-core 4.22's engine state; pinned). */
-function recording(): boolean {
-  const state = (tf.engine() as unknown as { state: { gradientDepth: number } }).state;
-  return state.gradientDepth > 0;
 }
 
 /** A tensor's storage identity: tfjs gives a variable new storage on every assign. */

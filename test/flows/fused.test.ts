@@ -64,8 +64,8 @@ for (const backend of BACKENDS) {
     before(async () => { await initEngine({ backend }); });
     after(async () => { await initEngine({ backend: process.env['INNTROSPECT_BACKEND'] ?? 'wasm' }); });
 
-    test(`runs ${backend === 'torch' ? 'the native kernels' : 'stock ops on the packed weights'}`, () => {
-      assert.equal(hasNativeBlockKernels(), backend === 'torch');
+    test(`runs ${backend === 'cpu' ? 'stock ops on the packed weights' : 'the block kernels'}`, () => {
+      assert.equal(hasNativeBlockKernels(), backend !== 'cpu');
     });
 
     for (const c of CASES) {
@@ -262,13 +262,18 @@ describe('native coupling kernels: bad input is a JavaScript Error and leaks not
     const h = (t: tf.Tensor) => backend.handleOf(t.dataId);
     const run = (inputs: tf.Tensor[], a: Record<string, unknown> = attrs, kernel = 'InntrospectCouplingForward') => backend.addon.run(kernel, inputs.map(h), a);
     const outputs = run([x, c, packed]);
-    assert.deepEqual(outputs.map(([, dtype, shape]) => [dtype, shape]), [['float32', [3, 4]], ['float32', [3]]]);
+    assert.deepEqual(outputs.map(([, dtype, shape]) => [dtype, shape]), [['float32', [3, 4]], ['float32', [3]], ['float32', [0]]]);
     for (const [handle] of outputs) backend.addon.dispose(handle);
+    const kept = run([x, c, packed], { ...attrs, keepIntermediates: true });
+    // x + loc [3, 4], b' [3, 2], one hidden pre-activation [3, 3] per net, the two tanh outputs [3, 2]
+    assert.deepEqual(kept.map(([, , shape]) => shape), [[3, 4], [3], [3 * (4 + 2 + 4 * 3 + 2 + 2)]]);
+    for (const [handle] of kept) backend.addon.dispose(handle);
     const ints = tf.ones([3, 4], 'int32');
     const wide = tf.ones([3, 5]);
     const short = tf.ones([size - 1]);
     const badCond = tf.ones([2, 2]);
     const wrongLd = tf.ones([4]);
+    const ld = tf.ones([3]);
     const before1 = backend.liveNativeTensors();
     assert.throws(() => run([wide, c, packed]), /InntrospectCouplingForward: x has shape \[3, 5\], expected \[N, 4\]/);
     assert.throws(() => run([ints, c, packed]), /x must be float32/);
@@ -279,10 +284,88 @@ describe('native coupling kernels: bad input is a JavaScript Error and leaks not
     assert.throws(() => run([x, c], attrs), /expected 3 inputs, got 2/);
     assert.throws(() => run([x, wrongLd, x, c, packed], attrs, 'InntrospectCouplingBackward'), /dLogDet must be a float32 vector of 3 values/);
     assert.throws(() => run([x, c, packed], attrs, 'InntrospectCouplingBackward'), /expected \[dOutput, dLogDet, x, condition, packed\]/);
+    assert.throws(() => run([x, ld, x, c, packed, short], attrs, 'InntrospectCouplingBackward'), /saved intermediates hold \d+ values, this block at batch 3 needs 66/);
     assert.equal(backend.liveNativeTensors(), before1, 'a failed kernel left native tensors behind');
-    tf.dispose([x, c, packed, ints, wide, short, badCond, wrongLd]);
+    tf.dispose([x, c, packed, ints, wide, short, badCond, wrongLd, ld]);
     assert.equal(backend.liveNativeTensors(), live);
   });
+
+  // The backward on the forward's saved intermediates must be the recomputing backward exactly,
+  // and the two-thread halves the one-thread ones: resume-exactness and the parity above rest on it.
+  test('backward on saved intermediates and on two threads: bit for bit the recomputing, one-thread backward', async () => {
+    const { TORCH_BACKEND } = await import('../../src/engine/torch/register.ts');
+    const backend = tf.engine().findBackend(TORCH_BACKEND) as unknown as import('../../src/engine/torch/backend.ts').TorchBackend;
+    const before = backend.addon.threads().intraOp;
+    const spec = { dim: 9, conditionDim: 5, hiddenWidth: 16, hiddenDepth: 2 };
+    const attrs = { ...spec, leakySlope: 0.01, perm: [4, 8, 0, 2, 7, 1, 3, 6, 5] };
+    const rng = new Random(91);
+    const n = 7;
+    const x = rng.normalTensor([n, 9]);
+    const c = rng.normalTensor([n, 5]);
+    const packed = tf.mul(rng.normalTensor([blockLayout(spec).size]), 0.3);
+    const dOut = rng.normalTensor([n, 9]);
+    const dLd = rng.normalTensor([n]);
+    const h = (t: tf.Tensor) => backend.handleOf(t.dataId);
+    const read = (handle: number): Float32Array => {
+      const values = backend.addon.read(handle) as Float32Array;
+      backend.addon.dispose(handle);
+      return values;
+    };
+    const live = backend.liveNativeTensors();
+    const backward = (threads: number, keep: boolean): Float32Array[] => {
+      backend.addon.setNumThreads(threads, 0);
+      const [out, logDet, saved] = backend.addon.run('InntrospectCouplingForward', [x, c, packed].map(h), { ...attrs, keepIntermediates: keep });
+      assert.equal(saved![2][0]! > 0, keep);
+      const grads = backend.addon.run('InntrospectCouplingBackward', [...[dOut, dLd, x, c, packed].map(h), saved![0]], attrs);
+      return [...[out!, logDet!, saved!].map(([handle]) => read(handle)).slice(0, 2), ...grads.map(([handle]) => read(handle))];
+    };
+    try {
+      const reference = backward(1, false);
+      for (const [threads, keep] of [[1, true], [2, false], [2, true]] as const) {
+        const other = backward(threads, keep);
+        reference.forEach((r, i) => assert.deepEqual(other[i], r, `output ${i} (y, log-det, dx, dc, dpacked) with ${threads} thread(s), saved intermediates ${keep}`));
+      }
+      const inverse = (threads: number) => {
+        backend.addon.setNumThreads(threads, 0);
+        return backend.addon.run('InntrospectCouplingInverse', [x, c, packed].map(h), attrs).map(([handle]) => read(handle));
+      };
+      assert.deepEqual(inverse(2), inverse(1));
+      assert.equal(backend.liveNativeTensors(), live, 'native tensors left behind');
+    } finally {
+      backend.addon.setNumThreads(before, 0);
+      tf.dispose([x, c, packed, dOut, dLd]);
+    }
+  });
+});
+
+test('wasm block kernels: bad input is an Error naming it and leaves no heap tensor behind', async () => {
+  await initEngine({ backend: 'wasm' });
+  try {
+    const spec = { dim: 4, conditionDim: 2, hiddenWidth: 3, hiddenDepth: 0 };
+    const size = blockLayout(spec).size;
+    const attrs = { ...spec, leakySlope: 0.01, perm: [2, 0, 3, 1] };
+    const [x, c, packed, ld] = [tf.ones([3, 4]), tf.ones([3, 2]), tf.ones([size]), tf.ones([3])];
+    const [wide, badCond, short, badSaved, wrongLd] = [tf.ones([3, 5]), tf.ones([2, 2]), tf.ones([size - 1]), tf.ones([7]), tf.ones([4])];
+    const run = (kernel: string, inputs: Record<string, tf.Tensor>, a: Record<string, unknown> = attrs) =>
+      tf.engine().runKernel(kernel, inputs, a as tf.NamedAttrMap);
+    const heap = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+    const before = heap();
+    const kept = run('InntrospectCouplingForward', { x, condition: c, packed }, { ...attrs, keepIntermediates: true }) as unknown as tf.Tensor[];
+    assert.deepEqual(kept.map((t) => t.shape), [[3, 4], [3], [3 * (4 + 2 + 4 * 3 + 2 + 2)]]);
+    tf.dispose(kept);
+    assert.throws(() => run('InntrospectCouplingForward', { x: wide, condition: c, packed }), /InntrospectCouplingForward: x has shape \[3, 5\], expected \[N, 4\]/);
+    assert.throws(() => run('InntrospectCouplingForward', { x, condition: badCond, packed }), /condition has shape \[2, 2\], expected \[3, 2\]/);
+    assert.throws(() => run('InntrospectCouplingForward', { x, condition: c, packed: short }), new RegExp(`packed weights hold ${size - 1} values, this block needs ${size}`));
+    assert.throws(() => run('InntrospectCouplingInverse', { x, condition: c, packed }, { ...attrs, perm: [0, 0, 1, 2] }), /perm is not a permutation of 0..3/);
+    assert.throws(() => run('InntrospectCouplingForward', { x, condition: c, packed }, { ...attrs, leakySlope: -0.1 }), /needs leakySlope ≥ 0/);
+    assert.throws(() => run('InntrospectCouplingBackward', { dOutput: x, dLogDet: ld, x, condition: c, packed, intermediates: badSaved }),
+      /saved intermediates hold 7 values, this block at batch 3 needs 66/);
+    assert.throws(() => run('InntrospectCouplingBackward', { dOutput: x, dLogDet: wrongLd, x, condition: c, packed }), /dLogDet must be a float32 vector of 3 values/);
+    assert.equal(heap(), before, 'a kernel left heap tensors behind');
+    tf.dispose([x, c, packed, ld, wide, badCond, short, badSaved, wrongLd]);
+  } finally {
+    await initEngine({ backend: process.env['INNTROSPECT_BACKEND'] ?? 'wasm' });
+  }
 });
 
 test('resume across the fusion setting: unfused Adam state is converted and the run continues as unfused; fused state on the unfused path is refused', async () => {

@@ -11,10 +11,20 @@
 // Forward, with a = h[:, :⌈D/2⌉], b = h[:, ⌈D/2⌉:], h = (x + loc)·scale:
 //   s₀ = S₀([a, c]), b' = b·exp(s₀) + T₀([a, c]); s₁ = S₁([b', c]), a' = a·exp(s₁) + T₁([b', c])
 //   out[:, i] = [b', a'][:, perm[i]],  logDet = Σ log|scale| + Σ s₀ + Σ s₁
-// The backward recomputes the intermediates from the inputs (nothing is kept between calls) and
-// applies the chain rule by hand: LeakyReLU's gradient is slope where z ≤ 0 (as TensorFlow.js),
-// tanh's 1 − s².
+// With the attribute keepIntermediates the forward also returns what its backward needs (one flat
+// float32 vector, see saveForward), and the backward takes it as a sixth input instead of running
+// the forward again; without it the forward returns an empty third output and the backward
+// recomputes. The chain rule is applied by hand: LeakyReLU's gradient is slope where z ≤ 0 (as
+// TensorFlow.js), tanh's 1 − s².
+//
+// The scale and shift nets of one half read the same input and are independent, so they run on
+// two threads (at::parallel_for; one where libtorch has one); each net is computed by one thread
+// with the same operations as serially, so the results do not depend on the thread count.
+// OpenBLAS runs single-threaded (docs/engine.md): without this the second core idles through
+// these small GEMMs, as it does in PyTorch's eager mode.
 #include "kernels.h"
+
+#include <ATen/Parallel.h>
 
 #include <stdexcept>
 #include <string>
@@ -24,6 +34,14 @@ namespace inntrospect {
 namespace {
 
 using at::Tensor;
+
+/** Runs body(0) and body(1) concurrently where libtorch has a second thread (serially inside another parallel region). */
+template <typename Body>
+void inPair(const Body& body) {
+  at::parallel_for(0, 2, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) body(i);
+  });
+}
 
 struct Spec {
   int64_t dim, conditionDim, hiddenWidth, hiddenDepth, sizeA, sizeB;
@@ -40,6 +58,7 @@ Spec readSpec(const Attrs& a, const char* kernel) {
   s.hiddenWidth = a.integer("hiddenWidth");
   s.hiddenDepth = a.integer("hiddenDepth");
   s.slope = a.num("leakySlope");
+  if (!(s.slope >= 0)) throw std::invalid_argument(where(kernel) + "needs leakySlope ≥ 0 (the backward reads LeakyReLU's gradient off the activations' sign), got " + std::to_string(s.slope));
   if (s.dim < 2 || s.conditionDim < 0 || s.hiddenWidth < 1 || s.hiddenDepth < 0) {
     throw std::invalid_argument(where(kernel) + "needs dim ≥ 2, conditionDim ≥ 0, hiddenWidth ≥ 1, hiddenDepth ≥ 0, got " +
                                 std::to_string(s.dim) + ", " + std::to_string(s.conditionDim) + ", " +
@@ -122,9 +141,13 @@ Params unpack(const Tensor& packedIn, const Spec& s, const char* kernel) {
   return p;
 }
 
-/** One net's pass, keeping what its backward needs: each layer's input and pre-activation. */
+/**
+ * One net's pass, keeping what its backward needs: each layer's input. After the first these are
+ * the hidden activations, whose sign is LeakyReLU's gradient (slope ≥ 0: positive exactly where
+ * the pre-activation is).
+ */
 struct Trace {
-  std::vector<Tensor> inputs, pre;
+  std::vector<Tensor> inputs;
   Tensor out;
 };
 
@@ -134,7 +157,6 @@ Trace runNet(const Net& net, const Tensor& in, bool finalTanh, double slope) {
   for (size_t l = 0; l < net.size(); l++) {
     Tensor z = at::addmm(net[l].bias, h, net[l].kernel);
     t.inputs.push_back(h);
-    t.pre.push_back(z);
     h = l + 1 < net.size() ? at::leaky_relu(z, slope) : z;
   }
   t.out = finalTanh ? at::tanh(h) : h;
@@ -151,7 +173,7 @@ Tensor backNet(const Net& net, const Trace& t, const Tensor& dOut, bool finalTan
     dBias[l] = dz.sum(0);
     Tensor d = dz.mm(net[l].kernel.t());
     if (l > 0) {
-      dz = at::where(t.pre[l - 1] > 0, d, d * slope);
+      dz = at::where(t.inputs[l] > 0, d, d * slope);
     } else {
       dIn = d;
     }
@@ -161,6 +183,16 @@ Tensor backNet(const Net& net, const Trace& t, const Tensor& dOut, bool finalTan
     grads.push_back(dBias[l]);
   }
   return dIn;
+}
+
+/** The backward of one half's two nets, concurrently: the sum of their input gradients. */
+Tensor backHalf(const Net& sNet, const Net& tNet, const Trace& s, const Trace& t, const Tensor& dS, const Tensor& dT, double slope,
+                std::vector<Tensor>& sGrads, std::vector<Tensor>& tGrads) {
+  Tensor dIn[2];
+  inPair([&](int64_t i) {
+    dIn[i] = i == 0 ? backNet(sNet, s, dS, true, slope, sGrads) : backNet(tNet, t, dT, false, slope, tGrads);
+  });
+  return dIn[0] + dIn[1];
 }
 
 Tensor withCondition(const Tensor& h, const Tensor& c) {
@@ -173,24 +205,81 @@ struct ForwardPass {
   Tensor out, logDet;
 };
 
+/** The two nets of one half on the same input, concurrently: [S, T]. */
+void runHalf(const Net& sNet, const Net& tNet, const Tensor& in, double slope, Trace& s, Trace& t) {
+  inPair([&](int64_t i) {
+    if (i == 0) s = runNet(sNet, in, true, slope);
+    else t = runNet(tNet, in, false, slope);
+  });
+}
+
 ForwardPass forwardPass(const Tensor& x, const Tensor& c, const Params& p, const Spec& s) {
   ForwardPass f;
   f.shifted = x + p.loc;
   Tensor h = f.shifted * p.scale;
   f.a = h.narrow(1, 0, s.sizeA);
   f.b = h.narrow(1, s.sizeA, s.sizeB);
-  Tensor h0 = withCondition(f.a, c);
-  f.s0 = runNet(p.nets[0], h0, true, s.slope);
-  f.t0 = runNet(p.nets[1], h0, false, s.slope);
+  runHalf(p.nets[0], p.nets[1], withCondition(f.a, c), s.slope, f.s0, f.t0);
   f.e0 = at::exp(f.s0.out);
   f.b1 = f.b * f.e0 + f.t0.out;
-  Tensor h1 = withCondition(f.b1, c);
-  f.s1 = runNet(p.nets[2], h1, true, s.slope);
-  f.t1 = runNet(p.nets[3], h1, false, s.slope);
+  runHalf(p.nets[2], p.nets[3], withCondition(f.b1, c), s.slope, f.s1, f.t1);
   f.e1 = at::exp(f.s1.out);
   Tensor a1 = f.a * f.e1 + f.t1.out;
   f.out = at::cat({f.b1, a1}, 1).index_select(1, s.perm);
   f.logDet = at::log(at::abs(p.scale)).sum() + f.s0.out.sum(1) + f.s1.out.sum(1);
+  return f;
+}
+
+// What the backward reads of a forward pass and cannot get cheaply from the inputs: x + loc, b',
+// every hidden activation of the four nets and the two scale nets' tanh outputs. The rest (a, b,
+// the exps, the nets' first inputs [a, c] and [b', c]) is one element-wise op away and is rebuilt.
+int64_t savedSize(const Spec& s, int64_t n) {
+  return n * (s.dim + s.sizeB + 4 * (s.hiddenDepth + 1) * s.hiddenWidth + s.sizeB + s.sizeA);
+}
+
+Tensor saveForward(const ForwardPass& f) {
+  std::vector<Tensor> pieces{f.shifted.reshape({-1}), f.b1.reshape({-1})};
+  for (const Trace* t : {&f.s0, &f.t0, &f.s1, &f.t1}) {
+    for (size_t l = 1; l < t->inputs.size(); l++) pieces.push_back(t->inputs[l].reshape({-1}));
+  }
+  pieces.push_back(f.s0.out.reshape({-1}));
+  pieces.push_back(f.s1.out.reshape({-1}));
+  return at::cat(pieces, 0);
+}
+
+ForwardPass restoreForward(const Tensor& savedIn, const Tensor& c, const Params& p, const Spec& s, int64_t n, const char* kernel) {
+  if (savedIn.scalar_type() != at::kFloat || savedIn.dim() != 1 || savedIn.numel() != savedSize(s, n)) {
+    throw std::invalid_argument(where(kernel) + "saved intermediates hold " + std::to_string(savedIn.numel()) + " values, this block at batch " +
+                                std::to_string(n) + " needs " + std::to_string(savedSize(s, n)));
+  }
+  const Tensor saved = savedIn.contiguous();
+  int64_t offset = 0;
+  auto take = [&](int64_t cols) {
+    Tensor t = saved.narrow(0, offset, n * cols).view({n, cols});
+    offset += n * cols;
+    return t;
+  };
+  ForwardPass f;
+  f.shifted = take(s.dim);
+  f.b1 = take(s.sizeB);
+  Trace* traces[4] = {&f.s0, &f.t0, &f.s1, &f.t1};
+  std::vector<Tensor> hidden[4];
+  for (int k = 0; k < 4; k++) {
+    for (int64_t l = 0; l <= s.hiddenDepth; l++) hidden[k].push_back(take(s.hiddenWidth));
+  }
+  f.s0.out = take(s.sizeB);
+  f.s1.out = take(s.sizeA);
+  const Tensor h = f.shifted * p.scale;
+  f.a = h.narrow(1, 0, s.sizeA);
+  f.b = h.narrow(1, s.sizeA, s.sizeB);
+  f.e0 = at::exp(f.s0.out);
+  f.e1 = at::exp(f.s1.out);
+  const Tensor h0 = withCondition(f.a, c), h1 = withCondition(f.b1, c);
+  for (int k = 0; k < 4; k++) {
+    Trace& t = *traces[k];
+    t.inputs.push_back(k < 2 ? h0 : h1);
+    t.inputs.insert(t.inputs.end(), hidden[k].begin(), hidden[k].end());
+  }
   return f;
 }
 
@@ -218,20 +307,25 @@ Checked readBlock(const Tensors& in, size_t first, const Attrs& a, const char* k
 Tensors couplingForward(const Tensors& in, const Attrs& a) {
   Checked b = readBlock(in, 0, a, "InntrospectCouplingForward");
   ForwardPass f = forwardPass(b.x, b.condition, b.params, b.spec);
-  return Tensors{f.out.contiguous(), f.logDet.contiguous()};
+  const bool keep = a.has("keepIntermediates") && a.flag("keepIntermediates");
+  return Tensors{f.out.contiguous(), f.logDet.contiguous(), keep ? saveForward(f) : at::empty({0}, at::kFloat)};
 }
 
 Tensors couplingBackward(const Tensors& in, const Attrs& a) {
   const char* kernel = "InntrospectCouplingBackward";
-  if (in.size() != 5) throw std::invalid_argument(where(kernel) + "expected [dOutput, dLogDet, x, condition, packed], got " + std::to_string(in.size()) + " inputs");
-  Checked b = readBlock(in, 2, a, kernel);
+  if (in.size() != 5 && in.size() != 6) {
+    throw std::invalid_argument(where(kernel) + "expected [dOutput, dLogDet, x, condition, packed] and optionally the forward's saved intermediates, got " +
+                                std::to_string(in.size()) + " inputs");
+  }
+  const bool restored = in.size() == 6 && in[5].defined() && in[5].numel() > 0;
+  Checked b = readBlock(Tensors(in.begin(), in.begin() + 5), 2, a, kernel);
   const Spec& s = b.spec;
   const int64_t n = b.x.size(0);
   checkMatrix(in[0], n, s.dim, "dOutput", kernel);
   if (!in[1].defined() || in[1].scalar_type() != at::kFloat || in[1].dim() != 1 || in[1].size(0) != n) {
     throw std::invalid_argument(where(kernel) + "dLogDet must be a float32 vector of " + std::to_string(n) + " values");
   }
-  ForwardPass f = forwardPass(b.x, b.condition, b.params, s);
+  ForwardPass f = restored ? restoreForward(in[5], b.condition, b.params, s, n, kernel) : forwardPass(b.x, b.condition, b.params, s);
   const Params& p = b.params;
   const Tensor dy = in[0].index_select(1, s.inversePerm);  // the gradient of [b', a']
   const Tensor dld = in[1].unsqueeze(1);
@@ -241,14 +335,14 @@ Tensors couplingBackward(const Tensors& in, const Attrs& a) {
   const Tensor da1 = dy.narrow(1, s.sizeB, s.sizeA);
   Tensor da = da1 * f.e1;
   const Tensor ds1 = da1 * f.a * f.e1 + dld;
-  Tensor dh1 = backNet(p.nets[2], f.s1, ds1, true, s.slope, grads[2]) + backNet(p.nets[3], f.t1, da1, false, s.slope, grads[3]);
+  Tensor dh1 = backHalf(p.nets[2], p.nets[3], f.s1, f.t1, ds1, da1, s.slope, grads[2], grads[3]);
   const Tensor db1 = dy.narrow(1, 0, s.sizeB) + dh1.narrow(1, 0, s.sizeB);
   Tensor dc = dh1.narrow(1, s.sizeB, s.conditionDim);
 
   // b' = b·e₀ + t₀ with s₀ = S₀([a, c]), t₀ = T₀([a, c]); log-det += Σ s₀
   const Tensor db = db1 * f.e0;
   const Tensor ds0 = db1 * f.b * f.e0 + dld;
-  Tensor dh0 = backNet(p.nets[0], f.s0, ds0, true, s.slope, grads[0]) + backNet(p.nets[1], f.t0, db1, false, s.slope, grads[1]);
+  Tensor dh0 = backHalf(p.nets[0], p.nets[1], f.s0, f.t0, ds0, db1, s.slope, grads[0], grads[1]);
   da = da + dh0.narrow(1, 0, s.sizeA);
   dc = dc + dh0.narrow(1, s.sizeA, s.conditionDim);
 
@@ -268,14 +362,13 @@ Tensors couplingInverse(const Tensors& in, const Attrs& a) {
   const Params& p = b.params;
   const Tensor y = b.x.index_select(1, s.inversePerm);
   const Tensor b1 = y.narrow(1, 0, s.sizeB), a1 = y.narrow(1, s.sizeB, s.sizeA);
-  const Tensor h1 = withCondition(b1, b.condition);
-  const Tensor s1 = runNet(p.nets[2], h1, true, s.slope).out;
-  const Tensor aa = (a1 - runNet(p.nets[3], h1, false, s.slope).out) * at::exp(-s1);
-  const Tensor h0 = withCondition(aa, b.condition);
-  const Tensor s0 = runNet(p.nets[0], h0, true, s.slope).out;
-  const Tensor bb = (b1 - runNet(p.nets[1], h0, false, s.slope).out) * at::exp(-s0);
+  Trace s1, t1, s0, t0;
+  runHalf(p.nets[2], p.nets[3], withCondition(b1, b.condition), s.slope, s1, t1);
+  const Tensor aa = (a1 - t1.out) * at::exp(-s1.out);
+  runHalf(p.nets[0], p.nets[1], withCondition(aa, b.condition), s.slope, s0, t0);
+  const Tensor bb = (b1 - t0.out) * at::exp(-s0.out);
   const Tensor x = at::cat({aa, bb}, 1) / p.scale - p.loc;
-  const Tensor logDet = -(at::log(at::abs(p.scale)).sum() + s0.sum(1) + s1.sum(1));
+  const Tensor logDet = -(at::log(at::abs(p.scale)).sum() + s0.out.sum(1) + s1.out.sum(1));
   return Tensors{x.contiguous(), logDet.contiguous()};
 }
 

@@ -224,7 +224,7 @@ export const NATIVE_KERNELS: Record<string, NativeKernelSpec> = {
   [ADAM_UPDATE_KERNEL]: { inputs: 'list' },
   // Ours: one fused flow block per call (src/flows/fused-block.ts, native/torch/src/coupling.cc).
   [COUPLING_FORWARD_KERNEL]: { inputs: ['x', 'condition', 'packed'], outShape: (_attrs, [x]) => x!.shape },
-  [COUPLING_BACKWARD_KERNEL]: { inputs: ['dOutput', 'dLogDet', 'x', 'condition', 'packed'], outShape: (_attrs, [, , x]) => x!.shape },
+  [COUPLING_BACKWARD_KERNEL]: { inputs: ['dOutput', 'dLogDet', 'x', 'condition', 'packed', 'intermediates'], outShape: (_attrs, [, , x]) => x!.shape },
   [COUPLING_INVERSE_KERNEL]: { inputs: ['x', 'condition', 'packed'], outShape: (_attrs, [x]) => x!.shape },
   Fill: {
     inputs: [],

@@ -97,20 +97,27 @@ export class KernelScope {
     return current;
   }
 
+  /** Takes ownership of a tensor another kernel function made: freed by `finish` unless it is a result. */
+  adopt(info: TensorInfo): TensorInfo {
+    this.made.push(info);
+    return info;
+  }
+
   /** Frees all intermediates except `result`, which the caller hands to the engine. */
   finish(result: TensorInfo): TensorInfo {
-    let kept = false;
+    return this.finishAll([result])[0]!;
+  }
+
+  /** `finish` for a kernel with several outputs; an empty list frees everything (after an error). */
+  finishAll(results: TensorInfo[]): TensorInfo[] {
+    const pending = new Set(results);
     for (const info of this.made) {
-      if (info === result && !kept) {
-        kept = true;
-        continue;
-      }
+      if (pending.delete(info)) continue;
       this.backend.disposeData(info.dataId);
     }
-    if (!kept) {
-      // The result is one of the inputs (an identity case): give the engine its own reference.
-      this.backend.incRef(result.dataId);
-    }
-    return result;
+    // A result that is one of the inputs (an identity case): give the engine its own reference.
+    for (const info of pending) this.backend.incRef(info.dataId);
+    this.made.length = 0;
+    return results;
   }
 }

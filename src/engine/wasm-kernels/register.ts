@@ -13,6 +13,7 @@ import { gatherConfig, unsortedSegmentSumConfig } from './gather.ts';
 import { tileConfig } from './tile.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { signConfig } from './sign.ts';
+import { WASM_BLOCK_KERNELS } from './coupling.ts';
 
 /** Every kernel we register on wasm, with why: replaced (slow stock path) or added (missing). */
 export const WASM_TRAINING_KERNELS: ReadonlyArray<{ config: KernelConfig; reason: 'added' | 'replaced' }> = [
@@ -29,11 +30,18 @@ export const WASM_TRAINING_KERNELS: ReadonlyArray<{ config: KernelConfig; reason
   { config: signConfig, reason: 'replaced' },
 ];
 
+/**
+ * Our own kernels, not TensorFlow.js ones: the fused flow block (./coupling.ts). The cpu backend
+ * has no counterpart, so test/flows/fused.test.ts checks them against the unfused flow instead of
+ * a parity case.
+ */
+export { WASM_BLOCK_KERNELS };
+
 const installed = new Set<string>();
 
 /** Idempotent: a second call changes nothing. Returns the kernel names now provided by us. */
 export function installWasmTrainingKernels(): string[] {
-  for (const { config } of WASM_TRAINING_KERNELS) {
+  for (const config of [...WASM_TRAINING_KERNELS.map((k) => k.config), ...WASM_BLOCK_KERNELS]) {
     const name = config.kernelName;
     if (installed.has(name)) continue;
     rememberStockKernel(name);
