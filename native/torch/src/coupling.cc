@@ -19,7 +19,8 @@
 //
 // The scale and shift nets of one half read the same input and are independent, so they run on
 // two threads (at::parallel_for; one where libtorch has one); each net is computed by one thread
-// with the same operations as serially, so the results do not depend on the thread count.
+// with the same operations as serially, so the results do not depend on the thread count. The
+// row-wise passes (inverse, forward outside a tape) split the batch in two fixed halves instead.
 // OpenBLAS runs single-threaded (docs/engine.md): without this the second core idles through
 // these small GEMMs, as it does in PyTorch's eager mode.
 #include "kernels.h"
@@ -304,11 +305,36 @@ Checked readBlock(const Tensors& in, size_t first, const Attrs& a, const char* k
   return r;
 }
 
+/**
+ * A row-wise pass (the forward outside a tape, the inverse: no row reads another) on the two
+ * halves of the batch concurrently, which also splits the element-wise work that the nets'
+ * pairing leaves on one thread. The halves are ⌈N/2⌉ and the rest whatever the thread count, so
+ * the result does not depend on it. `rows` returns [output, logDet] for its rows.
+ */
+template <typename Rows>
+Tensors byRowHalves(const Tensor& x, const Tensor& c, const Rows& rows) {
+  const int64_t n = x.size(0);
+  if (n < 2) return rows(x, c);
+  const int64_t first = (n + 1) / 2;
+  Tensors parts[2];
+  inPair([&](int64_t i) {
+    const int64_t start = i == 0 ? 0 : first, count = i == 0 ? first : n - first;
+    parts[i] = rows(x.narrow(0, start, count), c.narrow(0, start, count));
+  });
+  return Tensors{at::cat({parts[0][0], parts[1][0]}, 0), at::cat({parts[0][1], parts[1][1]}, 0)};
+}
+
 Tensors couplingForward(const Tensors& in, const Attrs& a) {
   Checked b = readBlock(in, 0, a, "InntrospectCouplingForward");
-  ForwardPass f = forwardPass(b.x, b.condition, b.params, b.spec);
-  const bool keep = a.has("keepIntermediates") && a.flag("keepIntermediates");
-  return Tensors{f.out.contiguous(), f.logDet.contiguous(), keep ? saveForward(f) : at::empty({0}, at::kFloat)};
+  if (a.has("keepIntermediates") && a.flag("keepIntermediates")) {
+    ForwardPass f = forwardPass(b.x, b.condition, b.params, b.spec);
+    return Tensors{f.out.contiguous(), f.logDet.contiguous(), saveForward(f)};
+  }
+  Tensors out = byRowHalves(b.x, b.condition, [&](const Tensor& x, const Tensor& c) {
+    ForwardPass f = forwardPass(x, c, b.params, b.spec);
+    return Tensors{f.out, f.logDet};
+  });
+  return Tensors{out[0].contiguous(), out[1].contiguous(), at::empty({0}, at::kFloat)};
 }
 
 Tensors couplingBackward(const Tensors& in, const Attrs& a) {
@@ -360,16 +386,19 @@ Tensors couplingInverse(const Tensors& in, const Attrs& a) {
   Checked b = readBlock(in, 0, a, "InntrospectCouplingInverse");
   const Spec& s = b.spec;
   const Params& p = b.params;
-  const Tensor y = b.x.index_select(1, s.inversePerm);
-  const Tensor b1 = y.narrow(1, 0, s.sizeB), a1 = y.narrow(1, s.sizeB, s.sizeA);
-  Trace s1, t1, s0, t0;
-  runHalf(p.nets[2], p.nets[3], withCondition(b1, b.condition), s.slope, s1, t1);
-  const Tensor aa = (a1 - t1.out) * at::exp(-s1.out);
-  runHalf(p.nets[0], p.nets[1], withCondition(aa, b.condition), s.slope, s0, t0);
-  const Tensor bb = (b1 - t0.out) * at::exp(-s0.out);
-  const Tensor x = at::cat({aa, bb}, 1) / p.scale - p.loc;
-  const Tensor logDet = -(at::log(at::abs(p.scale)).sum() + s0.out.sum(1) + s1.out.sum(1));
-  return Tensors{x.contiguous(), logDet.contiguous()};
+  Tensors out = byRowHalves(b.x, b.condition, [&](const Tensor& rowsY, const Tensor& c) {
+    const Tensor y = rowsY.index_select(1, s.inversePerm);
+    const Tensor b1 = y.narrow(1, 0, s.sizeB), a1 = y.narrow(1, s.sizeB, s.sizeA);
+    Trace s1, t1, s0, t0;
+    runHalf(p.nets[2], p.nets[3], withCondition(b1, c), s.slope, s1, t1);
+    const Tensor aa = (a1 - t1.out) * at::exp(-s1.out);
+    runHalf(p.nets[0], p.nets[1], withCondition(aa, c), s.slope, s0, t0);
+    const Tensor bb = (b1 - t0.out) * at::exp(-s0.out);
+    const Tensor x = at::cat({aa, bb}, 1) / p.scale - p.loc;
+    const Tensor logDet = -(at::log(at::abs(p.scale)).sum() + s0.out.sum(1) + s1.out.sum(1));
+    return Tensors{x, logDet};
+  });
+  return Tensors{out[0].contiguous(), out[1].contiguous()};
 }
 
 }  // namespace

@@ -147,11 +147,20 @@ class BlockCall {
     return this.scope.adopt(out);
   }
 
-  /** The nets' kernels and biases, copied out of the packed vector into tensors of their own. */
-  weights(packed: TensorInfo): NetWeights[] {
+  /**
+   * The nets' kernels and biases, copied out of the packed vector into tensors of their own: per
+   * call (training: the packed vector is new every step), or `kept` in the cache below (sampling
+   * and evaluation, where the same weights come back call after call).
+   */
+  weights(packed: TensorInfo, kept = false): NetWeights[] {
+    if (kept) return keptWeights(this.backend, packed, () => this.copyWeights(packed, (shape) => this.backend.makeOutput(shape, 'float32')));
+    return this.copyWeights(packed, (shape) => this.alloc(shape));
+  }
+
+  private copyWeights(packed: TensorInfo, alloc: (shape: number[]) => TensorInfo): NetWeights[] {
     const made = this.g.nets.map((layers) => ({
-      kernels: layers.map((l) => this.alloc([1, l.rows, l.cols])),
-      biases: layers.map((l) => this.alloc([l.cols])),
+      kernels: layers.map((l) => alloc([1, l.rows, l.cols])),
+      biases: layers.map((l) => alloc([l.cols])),
     }));
     const source = this.view(packed);
     this.g.nets.forEach((layers, n) => layers.forEach((l, i) => {
@@ -330,6 +339,57 @@ class BlockCall {
   }
 }
 
+// Weights kept across calls, by the packed vector's storage identity (tfjs never changes a
+// tensor's data in place; a variable gets new storage on every assign). Keeping them keeps the
+// matmuls' B operands the same tensors, so XNNPACK reuses its packed copy of each and the second
+// core's helper can keep them too (docs/engine.md); copying them per call measured slower
+// sampling. Bounded: the least recently used are freed past KEPT_BYTES.
+const KEPT_BYTES = 64 << 20;
+interface Kept {
+  backend: WasmBackendLike;
+  weights: NetWeights[];
+  bytes: number;
+}
+const kept = new Map<object, Kept>();
+let keptBytes = 0;
+
+function keptWeights(backend: WasmBackendLike, packed: TensorInfo, copy: () => NetWeights[]): NetWeights[] {
+  const key = packed.dataId as object;
+  const hit = kept.get(key);
+  if (hit && hit.backend === backend) {
+    kept.delete(key);
+    kept.set(key, hit);  // most recently used last
+    return hit.weights;
+  }
+  if (hit) forget(key, hit);
+  const weights = copy();
+  const entry = { backend, weights, bytes: 4 * util.sizeFromShape(packed.shape) };
+  kept.set(key, entry);
+  keptBytes += entry.bytes;
+  for (const [k, e] of kept) {
+    if (keptBytes <= KEPT_BYTES || k === key) break;
+    forget(k, e);
+  }
+  return weights;
+}
+
+function forget(key: object, entry: Kept): void {
+  kept.delete(key);
+  keptBytes -= entry.bytes;
+  for (const w of entry.weights) for (const t of [...w.kernels, ...w.biases]) {
+    try {
+      entry.backend.disposeData(t.dataId);
+    } catch {
+      // a backend disposed since (tests re-initialise the engine): its heap is gone with it
+    }
+  }
+}
+
+/** Frees every kept weight copy (tests; a caller that wants the heap back). */
+export function forgetKeptBlockWeights(): void {
+  for (const [k, e] of [...kept]) forget(k, e);
+}
+
 function sumLogAbs(v: Float32Array): number {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += Math.log(Math.abs(v[i]!));
@@ -363,8 +423,9 @@ export const couplingForwardConfig: KernelConfig = {
     const { x, condition, packed } = inputs as Record<string, TensorInfo>;
     const n = checkBlockInputs(g, x!, condition!, packed!, COUPLING_FORWARD_KERNEL);
     return withCall(backend, g, n, (call) => {
-      const { pass, out, logDet } = call.forward(x!, condition!, packed!, call.weights(packed!));
-      return [out, logDet, attrs?.['keepIntermediates'] ? call.save(pass) : call.alloc([0])];
+      const keep = Boolean(attrs?.['keepIntermediates']);
+      const { pass, out, logDet } = call.forward(x!, condition!, packed!, call.weights(packed!, !keep));
+      return [out, logDet, keep ? call.save(pass) : call.alloc([0])];
     });
   },
 };
@@ -496,7 +557,7 @@ export const couplingInverseConfig: KernelConfig = {
     const n = checkBlockInputs(g, y!, condition!, packed!, COUPLING_INVERSE_KERNEL);
     return withCall(backend, g, n, (call) => {
       const { dim, sizeA, sizeB } = g;
-      const w = call.weights(packed!);
+      const w = call.weights(packed!, true);
       const b1 = call.alloc([n, sizeB]);
       const a1 = call.alloc([n, sizeA]);
       {
