@@ -99,8 +99,8 @@ interface Trace {
    * pre-activation is).
    */
   inputs: TensorInfo[];
-  /** The net's output (tanh'd for S nets). */
-  out: Slab;
+  /** The net's output (tanh'd for S nets); null when restored (the backward reads only Pass.s0, s1). */
+  out: Slab | null;
 }
 
 interface NetWeights {
@@ -111,6 +111,9 @@ interface NetWeights {
 interface Pass {
   shifted: Slab;
   b1: Slab;
+  /** The scale nets' (tanh) outputs s₀, s₁. */
+  s0: Slab;
+  s1: Slab;
   traces: [Trace, Trace, Trace, Trace];
 }
 
@@ -182,9 +185,9 @@ class BlockCall {
     return out;
   }
 
-  runNet(w: NetWeights, input: TensorInfo, finalTanh: boolean): Trace {
+  runNet(w: NetWeights, input: TensorInfo, finalTanh: boolean): Trace & { out: Slab } {
     const last = w.kernels.length - 1;
-    const trace: Trace = { inputs: [input], out: { info: input, offset: 0 } };
+    const trace: Trace & { out: Slab } = { inputs: [input], out: { info: input, offset: 0 } };
     for (let l = 0; l < last; l++) trace.inputs.push(this.mm(trace.inputs[l]!, w.kernels[l]!, false, false, w.biases[l]!, true));
     const z = this.mm(trace.inputs[last]!, w.kernels[last]!, false, false, w.biases[last]!);
     if (finalTanh) {
@@ -250,7 +253,8 @@ class BlockCall {
         ld[r] = scaleLogDet + sum;
       }
     }
-    return { pass: { shifted: { info: shifted, offset: 0 }, b1: { info: b1, offset: 0 }, traces: [s0, t0, s1, t1] }, out, logDet };
+    const pass: Pass = { shifted: { info: shifted, offset: 0 }, b1: { info: b1, offset: 0 }, s0: s0.out, s1: s1.out, traces: [s0, t0, s1, t1] };
+    return { pass, out, logDet };
   }
 
   /** The saved-intermediates layout of coupling.cc: x + loc, b', hidden activations per net, S₀ and S₁ outputs. */
@@ -271,8 +275,8 @@ class BlockCall {
     put(pass.shifted, n * g.dim);
     put(pass.b1, n * g.sizeB);
     for (const t of pass.traces) for (const h of t.inputs.slice(1)) put({ info: h, offset: 0 }, n * g.width);
-    put(pass.traces[0].out, n * g.sizeB);
-    put(pass.traces[2].out, n * g.sizeA);
+    put(pass.s0, n * g.sizeB);
+    put(pass.s1, n * g.sizeA);
     return saved;
   }
 
@@ -307,26 +311,27 @@ class BlockCall {
         this.view(h).set(this.slab(s, n * g.width));
         return h;
       })],
-      out: k === 0 ? s0out : k === 2 ? s1out : { info: saved, offset: -1 },  // T nets' outputs are not read
+      out: null,
     })) as Pass['traces'];
-    return { shifted, b1, traces };
+    return { shifted, b1, s0: s0out, s1: s1out, traces };
   }
 
   /**
    * A net's backward: dOut (N × out) → the input gradient (a [1, N, in] tensor); the layers'
-   * kernel and bias gradients into `grads` (kernel tensors, bias values), in layer order.
+   * kernel and bias gradients into `grads` (kernel tensors, bias values), in layer order. `tanhOut`:
+   * the output of a net that ends in tanh (the scale nets), whose derivative comes first.
    */
-  backNet(w: NetWeights, t: Trace, dOut: TensorInfo, finalTanh: boolean, grads: { kernels: TensorInfo[]; biases: Float32Array[] }): TensorInfo {
+  backNet(w: NetWeights, t: Trace, dOut: TensorInfo, tanhOut: Slab | null, grads: { kernels: TensorInfo[]; biases: Float32Array[] }): TensorInfo {
     const { n, g } = this;
     const last = w.kernels.length - 1;
     let dz = dOut;
-    if (finalTanh) {
+    if (tanhOut) {
       const cols = dOut.shape[2]!;
       dz = this.rows(cols);
-      const [o, d, s] = [this.view(dz), this.view(dOut), this.slab(t.out, n * cols)];
+      const [o, d, s] = [this.view(dz), this.view(dOut), this.slab(tanhOut, n * cols)];
       for (let i = 0; i < o.length; i++) o[i] = d[i]! * (1 - s[i]! * s[i]!);
     }
-    for (let l = last; l >= 0; l--) {
+    for (let l = last; ; l--) {
       grads.kernels[l] = this.mm(t.inputs[l]!, dz, true, false);
       grads.biases[l] = columnSums(this.view(dz), n, dz.shape[2]!);
       const d = this.mm(dz, w.kernels[l]!, false, true);
@@ -335,7 +340,6 @@ class BlockCall {
       const [o, dv, h] = [this.view(dz), this.view(d), this.view(t.inputs[l]!)];
       for (let i = 0; i < o.length; i++) o[i] = h[i]! > 0 ? dv[i]! : dv[i]! * g.slope;
     }
-    throw new Error('unreachable');
   }
 }
 
@@ -465,7 +469,7 @@ function backward(
   {
     const [d1, dS, dB, dy, ld, sh, s1v, p] = [
       call.view(da1), call.view(ds1), call.view(dbDirect), call.view(dOutput), call.view(dLogDet),
-      call.slab(pass.shifted, n * dim), call.slab(s1.out, n * sizeA), call.view(packed),
+      call.slab(pass.shifted, n * dim), call.slab(pass.s1, n * sizeA), call.view(packed),
     ];
     for (let r = 0; r < n; r++) {
       for (let i = 0; i < dim; i++) {
@@ -480,8 +484,8 @@ function backward(
       }
     }
   }
-  const dh1S = call.backNet(w[2]!, s1, ds1, true, grads[2]!);
-  const dh1T = call.backNet(w[3]!, t1, da1, false, grads[3]!);
+  const dh1S = call.backNet(w[2]!, s1, ds1, pass.s1, grads[2]!);
+  const dh1T = call.backNet(w[3]!, t1, da1, null, grads[3]!);
 
   // b' = b·e₀ + t₀, and b' also feeds S₁ and T₁.
   const db1 = call.rows(sizeB);
@@ -490,7 +494,7 @@ function backward(
   {
     const [d1, dS, dB, hs, ht, dcv, ld, sh, s0v, p] = [
       call.view(db1), call.view(ds0), call.view(dbDirect), call.view(dh1S), call.view(dh1T), call.view(dc), call.view(dLogDet),
-      call.slab(pass.shifted, n * dim), call.slab(s0.out, n * sizeB), call.view(packed),
+      call.slab(pass.shifted, n * dim), call.slab(pass.s0, n * sizeB), call.view(packed),
     ];
     const width = sizeB + cond;
     for (let r = 0; r < n; r++) {
@@ -504,8 +508,8 @@ function backward(
       for (let j = 0; j < cond; j++) dcv[r * cond + j] = hs[r * width + sizeB + j]! + ht[r * width + sizeB + j]!;
     }
   }
-  const dh0S = call.backNet(w[0]!, s0, ds0, true, grads[0]!);
-  const dh0T = call.backNet(w[1]!, t0, db1, false, grads[1]!);
+  const dh0S = call.backNet(w[0]!, s0, ds0, pass.s0, grads[0]!);
+  const dh0T = call.backNet(w[1]!, t0, db1, null, grads[1]!);
 
   // h = (x + loc)·scale, [a, b] = h; log-det += Σ log|scale|.
   const dx = call.alloc([n, dim]);
@@ -513,7 +517,7 @@ function backward(
   {
     const [dxv, dcv, dP, hs, ht, d1, dA1, ld, sh, s0v, s1v, p] = [
       call.view(dx), call.view(dc), call.view(dPacked), call.view(dh0S), call.view(dh0T), call.view(db1), call.view(da1), call.view(dLogDet),
-      call.slab(pass.shifted, n * dim), call.slab(s0.out, n * sizeB), call.slab(s1.out, n * sizeA), call.view(packed),
+      call.slab(pass.shifted, n * dim), call.slab(pass.s0, n * sizeB), call.slab(pass.s1, n * sizeA), call.view(packed),
     ];
     const width = sizeA + cond;
     const dLoc = new Float64Array(dim);
