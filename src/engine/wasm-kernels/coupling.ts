@@ -389,11 +389,6 @@ function forget(key: object, entry: Kept): void {
   }
 }
 
-/** Frees every kept weight copy (tests; a caller that wants the heap back). */
-export function forgetKeptBlockWeights(): void {
-  for (const [k, e] of [...kept]) forget(k, e);
-}
-
 function sumLogAbs(v: Float32Array): number {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += Math.log(Math.abs(v[i]!));
