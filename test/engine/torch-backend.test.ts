@@ -165,6 +165,48 @@ describe('torch backend', { skip }, () => {
     assert.ok(info.ownKernels.includes('Conv2DBackpropFilter'));
   });
 
+  // Large products are split by rows over libtorch's threads (productOf in kernels.cc): the
+  // halves are fixed, so one and two threads must give the same bits, and the cpu backend's
+  // result within float32 rounding.
+  test('large matmuls split by rows: bit for bit the same on one and two threads, and the cpu result', async () => {
+    await initEngine({ backend: 'torch' });
+    const addon = torchBackend().addon;
+    const before = addon.threads().intraOp;
+    const rng = new Random(71);
+    const cases: Array<{ a: number[]; b: number[]; transposeA: boolean; transposeB: boolean; bias: boolean }> = [
+      { a: [257, 192], b: [192, 512], transposeA: false, transposeB: false, bias: true },
+      { a: [1, 300, 128], b: [1, 128, 96], transposeA: false, transposeB: false, bias: false },
+      { a: [256, 192], b: [256, 512], transposeA: true, transposeB: false, bias: false },
+      { a: [256, 512], b: [192, 512], transposeA: false, transposeB: true, bias: true },
+    ];
+    try {
+      for (const c of cases) {
+        const a = rng.normalTensor(c.a);
+        const b = rng.normalTensor(c.b);
+        const n = c.transposeB ? c.b[c.b.length - 2]! : c.b[c.b.length - 1]!;
+        const bias = c.bias ? rng.normalTensor([n]) : undefined;
+        const product = () => tf.tidy(() => Float32Array.from(tf.fused.matMul({ a, b, bias, transposeA: c.transposeA, transposeB: c.transposeB }).dataSync()));
+        addon.setNumThreads(1, 0);
+        const one = product();
+        addon.setNumThreads(2, 0);
+        assert.deepEqual(product(), one, `[${c.a}]·[${c.b}]: two threads differ from one`);
+        const values = { a: a.arraySync(), b: b.arraySync(), bias: bias?.arraySync() };
+        await initEngine({ backend: 'cpu' });
+        const reference = tf.tidy(() => tf.fused.matMul({
+          a: tf.tensor(values.a as number[][]), b: tf.tensor(values.b as number[][]), bias: values.bias ? tf.tensor(values.bias as number[]) : undefined,
+          transposeA: c.transposeA, transposeB: c.transposeB,
+        }).dataSync());
+        await initEngine({ backend: 'torch' });
+        let worst = 0;
+        reference.forEach((r, i) => { worst = Math.max(worst, Math.abs(one[i]! - r) / (1 + Math.abs(r))); });
+        assert.ok(worst < 1e-4, `[${c.a}]·[${c.b}] against cpu: ${worst}`);
+        tf.dispose([a, b, bias ?? []]);
+      }
+    } finally {
+      addon.setNumThreads(before, 0);
+    }
+  });
+
   test('`inntrospect engine --backend torch --json` passes the self-check', () => {
     const result = spawnSync(process.execPath, ['bin/inntrospect.js', 'engine', '--backend', 'torch', '--json'], { encoding: 'utf8' });
     assert.equal(result.status, 0, result.stderr);

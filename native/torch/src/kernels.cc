@@ -8,6 +8,7 @@
 // the extra row at the bottom) the input is padded with constant_pad_nd first.
 #include "kernels.h"
 
+#include <ATen/Parallel.h>
 #include <torch/csrc/autograd/autograd.h>
 
 #include <cmath>
@@ -128,6 +129,38 @@ Tensor convFilterGrad(const Tensor& x, const Tensor& dy, const Geometry& g, int6
   auto grads = at::convolution_backward(dy, input, weight, c10::nullopt, g.stride, g.symmetricPadding(), g.dilation,
                                         false, {0, 0}, groups, {false, true, false});
   return std::get<1>(grads);
+}
+
+/** Products of at least this many multiply-adds are split by rows (see productOf). */
+constexpr int64_t kSplitMacs = int64_t(1) << 21;
+
+/**
+ * x·y (+ bias) for a matrix product. OpenBLAS runs single-threaded next to libtorch's OpenMP pool
+ * (docs/engine.md), so a large 2-D product (or a batch of one) is computed as two fixed halves of
+ * its rows, one per libtorch thread: each half is the same single-threaded GEMM whatever the
+ * thread count, so the result does not depend on it. Anything else goes to at::matmul.
+ */
+Tensor productOf(const Tensor& x, const Tensor& y, const Tensor& bias) {
+  const bool matrices = x.dim() == y.dim() && (x.dim() == 2 || (x.dim() == 3 && x.size(0) == 1 && y.size(0) == 1));
+  const bool vectorBias = !bias.defined() || bias.dim() <= 1;
+  if (!matrices || !vectorBias || x.scalar_type() != at::kFloat) return bias.defined() ? at::matmul(x, y) + bias : at::matmul(x, y);
+  const Tensor a = x.dim() == 3 ? x.select(0, 0) : x, b = y.dim() == 3 ? y.select(0, 0) : y;
+  const int64_t m = a.size(0), k = a.size(1), n = b.size(1);
+  if (m < 64 || m * k * n < kSplitMacs) {
+    Tensor out = bias.defined() ? at::addmm(bias, a, b) : at::mm(a, b);
+    return x.dim() == 3 ? out.unsqueeze(0) : out;
+  }
+  Tensor out = at::empty({m, n}, a.options());
+  const int64_t first = (m + 1) / 2;
+  at::parallel_for(0, 2, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) {
+      const int64_t start = i == 0 ? 0 : first, rows = i == 0 ? first : m - first;
+      Tensor part = out.narrow(0, start, rows);
+      if (bias.defined()) at::addmm_out(part, bias, a.narrow(0, start, rows), b);
+      else at::mm_out(part, a.narrow(0, start, rows), b);
+    }
+  });
+  return x.dim() == 3 ? out.unsqueeze(0) : out;
 }
 
 Tensor activate(const Tensor& x, const std::string& activation, const Tensor& preluWeights, double leakyAlpha) {
@@ -340,15 +373,13 @@ std::map<std::string, KernelFn> buildTable() {
   k["BatchMatMul"] = [](const Tensors& in, const Attrs& a) {
     Tensor x = a.flag("transposeA") ? in[0].transpose(-1, -2) : in[0];
     Tensor y = a.flag("transposeB") ? in[1].transpose(-1, -2) : in[1];
-    return Tensors{at::matmul(x, y)};
+    return Tensors{productOf(x, y, Tensor())};
   };
   k["_FusedMatMul"] = [](const Tensors& in, const Attrs& a) {
     Tensor x = a.flag("transposeA") ? in[0].transpose(-1, -2) : in[0];
     Tensor y = a.flag("transposeB") ? in[1].transpose(-1, -2) : in[1];
     const Tensor& bias = in[2];
-    Tensor out = (bias.defined() && x.dim() == 2 && y.dim() == 2 && bias.dim() <= 1)
-        ? at::addmm(bias, x, y)
-        : (bias.defined() ? at::matmul(x, y) + bias : at::matmul(x, y));
+    Tensor out = productOf(x, y, bias);
     return Tensors{activate(out, activationOf(a), in[3], leakyAlphaOf(a))};
   };
 
