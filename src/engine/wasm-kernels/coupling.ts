@@ -13,7 +13,7 @@
  * wasm heap.
  */
 import { util, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
-import { COUPLING_BACKWARD_KERNEL, COUPLING_FORWARD_KERNEL, COUPLING_INVERSE_KERNEL } from '../coupling-kernels.ts';
+import { blockLayout, COUPLING_BACKWARD_KERNEL, COUPLING_FORWARD_KERNEL, COUPLING_INVERSE_KERNEL, halves } from '../coupling-kernels.ts';
 import { KernelScope, type WasmBackendLike } from './kernel-scope.ts';
 import { batchMatMulConfig, fusedMatMulConfig } from './matmul.ts';
 
@@ -27,7 +27,7 @@ interface Geometry {
   perm: number[];
   sizeA: number;
   sizeB: number;
-  /** Per net (S₀, T₀, S₁, T₁), per layer: offsets in the packed vector. */
+  /** Per net (S₀, T₀, S₁, T₁), per layer: offsets in the packed vector (blockLayout's). */
   nets: LayerAt[][];
   packedSize: number;
 }
@@ -52,21 +52,15 @@ function geometry(attrs: NamedAttrMap | undefined, kernel: string): Geometry {
   if (seen.size !== dim || perm.some((p) => !(Number.isInteger(p) && p >= 0 && p < dim))) {
     throw new Error(`${kernel}: perm is not a permutation of 0..${dim - 1}`);
   }
-  const sizeA = Math.ceil(dim / 2);
-  const sizeB = dim - sizeA;
-  const nets: LayerAt[][] = [];
-  let offset = 2 * dim;
-  for (let n = 0; n < 4; n++) {
-    const widths = [(n < 2 ? sizeA : sizeB) + cond, ...Array.from({ length: depth + 1 }, () => width), n < 2 ? sizeB : sizeA];
-    const layers: LayerAt[] = [];
-    for (let l = 0; l + 1 < widths.length; l++) {
-      const [rows, cols] = [widths[l]!, widths[l + 1]!];
-      layers.push({ kernel: offset, bias: offset + rows * cols, rows, cols });
-      offset += rows * cols + cols;
-    }
-    nets.push(layers);
-  }
-  return { dim, cond, width, depth, slope, perm, sizeA, sizeB, nets, packedSize: offset };
+  const { sizeA, sizeB } = halves(dim);
+  // The pieces after loc and scale are each net's layers in order, kernel then bias.
+  const layout = blockLayout({ dim, conditionDim: cond, hiddenWidth: width, hiddenDepth: depth });
+  const layers = depth + 2;
+  const nets = [0, 1, 2, 3].map((n) => Array.from({ length: layers }, (_, l): LayerAt => {
+    const kernel = layout.pieces[2 + 2 * (n * layers + l)]!;
+    return { kernel: kernel.offset, bias: kernel.offset + kernel.size, rows: kernel.shape[0]!, cols: kernel.shape[1]! };
+  }));
+  return { dim, cond, width, depth, slope, perm, sizeA, sizeB, nets, packedSize: layout.size };
 }
 
 /** Checks [x, condition, packed] as the native kernels do; returns the batch size. */
